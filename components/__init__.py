@@ -1,0 +1,1 @@
+"""The stack's building blocks, one component per module."""

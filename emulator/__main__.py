@@ -1,0 +1,100 @@
+"""`python -m emulator`: the seeding job end to end on this machine, without an AWS account.
+
+Starts moto on 127.0.0.1, creates the tables the program declares for a stack, runs
+`python -m seeding` against them (the defaults plus the example seed file), prints what the
+tables hold, and stops the emulator.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import boto3
+from rich.console import Console
+from rich.table import Table
+
+from emulator.program import PROJECT_DIR, run_program
+from emulator.server import CREDENTIALS, MotoServer
+from emulator.tables import create_tables
+from seeding.cli import main as seeding_main
+
+EXAMPLE_SEED_FILE = PROJECT_DIR / "examples" / "seed.example.json"
+SHOWN_ROWS = 8
+
+
+def _scan_all(client, table: str) -> list[dict]:
+    deserializer = boto3.dynamodb.types.TypeDeserializer()
+    rows = []
+    for page in client.get_paginator("scan").paginate(TableName=table):
+        rows += [
+            {k: deserializer.deserialize(v) for k, v in item.items()} for item in page["Items"]
+        ]
+    return rows
+
+
+def _summary(console: Console, client, outputs: dict) -> None:
+    channels = _scan_all(client, outputs["channelsTableName"])
+    sessions = _scan_all(client, outputs["streamsTableName"])
+    state = Counter("live" if s.get("isOpen") == "true" else "offline" for s in sessions)
+    console.print(
+        f"{outputs['channelsTableName']}: {len(channels)} channel rows; "
+        f"{outputs['streamsTableName']}: {len(sessions)} stream sessions "
+        f"({state['live']} live, {state['offline']} offline)"
+    )
+
+    owners = {c["channelArn"]: c for c in channels if "channelArn" in c}
+    table = Table("username", "email", "session", "state", "started")
+    for session in sorted(sessions, key=lambda s: s.get("startTime", ""), reverse=True)[
+        :SHOWN_ROWS
+    ]:
+        owner = owners.get(session["channelArn"], {})
+        table.add_row(
+            owner.get("username", "?"),
+            owner.get("email", "?"),
+            session["id"],
+            "live" if session.get("isOpen") == "true" else "offline",
+            session.get("startTime", ""),
+        )
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the local seeding job; returns the seeding CLI's exit code."""
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="dev", help="whose configuration declares the tables")
+    parser.add_argument("--json", type=Path, default=EXAMPLE_SEED_FILE, help="seed file to include")
+    args = parser.parse_args(argv)
+    console = Console()
+
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.update(CREDENTIALS)
+    run = run_program(args.stack)
+    with MotoServer() as server, tempfile.TemporaryDirectory() as scratch:
+        console.print(f"Local AWS (moto) on {server.endpoint_url}")
+        client = boto3.client(
+            "dynamodb", region_name=run.outputs["region"], endpoint_url=server.endpoint_url
+        )
+        for name in create_tables(client, run):
+            console.print(
+                f"Created table {name} from the program's declaration for stack {args.stack}"
+            )
+
+        outputs_file = Path(scratch) / "outputs.json"
+        outputs_file.write_text(json.dumps(run.outputs))
+        command = ["--stack", args.stack, "--outputs-file", str(outputs_file)]
+        command += ["--endpoint-url", server.endpoint_url, "--json", str(args.json)]
+        console.print(f"$ python -m seeding {' '.join(command)}")
+        sys.stdout.flush()
+        code = seeding_main(command, environ={})
+        if code == 0:
+            _summary(console, client, run.outputs)
+    console.print("Local AWS stopped; nothing was kept.")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

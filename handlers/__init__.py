@@ -1,0 +1,1 @@
+"""Lambda handlers. They import only the standard library and boto3, never `components`."""

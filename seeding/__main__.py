@@ -1,0 +1,3 @@
+from seeding.cli import main
+
+raise SystemExit(main())

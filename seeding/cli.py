@@ -1,0 +1,320 @@
+"""`python -m seeding`: writes sample channels and sessions to a stack's tables, or deletes them."""
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+)
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from seeding import seed_file, stack_outputs, tables
+from seeding.errors import BadInput, SeedingError
+from seeding.rows import RowMaker, plan
+from seeding.schema import CHANNEL_KEY, CHANNEL_PREFIX, SESSION_KEY, SESSION_PREFIX
+from seeding.stack_outputs import StackOutputs
+from seeding.writer import BatchWriter, Change, Outcome
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_COUNT = 50
+DEFAULT_OFFLINE = 1
+REPORTED_KEYS = 10
+
+log = logging.getLogger("seeding")
+
+
+@dataclass(frozen=True)
+class Options:
+    """One run's settings, after flags and environment variables are combined."""
+
+    stack: str | None
+    count: int
+    offline: int | None  # None: the default, which gives way when the seed file fills --count
+    json_path: Path | None
+    seed: int | None
+    dry_run: bool
+    delete: bool
+    outputs_file: Path | None
+    endpoint_url: str | None
+
+
+def _whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m seeding",
+        description="Seed a stack's channels and streams tables with made-up rows, or delete them.",
+        epilog="STACK, SEED_COUNT, OFFLINE_SESSION_COUNT and JSON set the defaults; flags win.",
+    )
+    add = parser.add_argument
+    add("--stack", help="the Pulumi stack whose tables to seed (env STACK)")
+    add("--count", type=_whole_number, help="stream sessions to write in all (env SEED_COUNT; 50)")
+    add("--offline", type=_whole_number, help="how many are ended (env OFFLINE_SESSION_COUNT; 1)")
+    add("--json", type=Path, help="a seed file whose rows come first (env JSON)")
+    add("--seed", type=int, help="make the made-up rows repeatable")
+    add("--delete", action="store_true", help="remove every seeded row instead")
+    add("--dry-run", action="store_true", help="print what would change, and change nothing")
+    add("--outputs-file", type=Path, help="a saved `pulumi stack output --json`, instead of Pulumi")
+    add("--endpoint-url", help="where to send AWS calls, e.g. a local emulator (AWS_ENDPOINT_URL)")
+    return parser
+
+
+def _from_environment(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return _whole_number(raw)
+    except argparse.ArgumentTypeError as error:
+        raise BadInput(
+            f"Environment variable {name} is {error}; set it to a whole number or unset it."
+        )
+
+
+def parse_options(argv: list[str] | None, environ: Mapping[str, str]) -> Options:
+    """Combine flags with the environment variables the platform's old tooling read."""
+    args = _parser().parse_args(argv)
+    if args.delete:
+        for flag in ("count", "offline", "json", "seed"):
+            if getattr(args, flag) is not None:
+                raise BadInput(f"--{flag} has no meaning with --delete; drop it.")
+    if args.count is None:
+        args.count = _from_environment(environ, "SEED_COUNT", DEFAULT_COUNT)
+    if args.offline is None and environ.get("OFFLINE_SESSION_COUNT", "").strip():
+        args.offline = _from_environment(environ, "OFFLINE_SESSION_COUNT", DEFAULT_OFFLINE)
+    if args.json is None and environ.get("JSON", "").strip() and not args.delete:
+        args.json = Path(environ["JSON"].strip())
+
+    stack = args.stack or environ.get("STACK", "").strip() or None
+    if stack is None and args.outputs_file is None:
+        raise BadInput("No stack given; pass --stack NAME (or set STACK), or --outputs-file FILE.")
+    return Options(
+        stack=stack,
+        count=args.count,
+        offline=args.offline,
+        json_path=args.json,
+        seed=args.seed,
+        dry_run=args.dry_run,
+        delete=args.delete,
+        outputs_file=args.outputs_file,
+        endpoint_url=args.endpoint_url,
+    )
+
+
+def _offline_count(options: Options, from_file: int) -> int:
+    """How many made-up sessions are ended; fails when the numbers cannot add up."""
+    if from_file > options.count:
+        raise BadInput(
+            f"--count {options.count} is less than the {from_file} sessions in "
+            f"{options.json_path}; raise --count (SEED_COUNT)."
+        )
+    if options.offline is None:
+        return min(DEFAULT_OFFLINE, options.count - from_file)
+    if from_file + options.offline > options.count:
+        raise BadInput(
+            f"--offline {options.offline} asks for more ended sessions than --count "
+            f"{options.count} leaves after the {from_file} sessions of the seed file; "
+            "raise --count or lower --offline."
+        )
+    return options.offline
+
+
+def _client(options: Options, region: str, session: boto3.session.Session):
+    # Throttled calls are retried by botocore (AWS_MAX_ATTEMPTS sets how often); items a
+    # successful call hands back unprocessed are retried by the writer.
+    config = Config(retries={"mode": "standard"}, max_pool_connections=16)
+    return session.client(
+        "dynamodb", region_name=region, endpoint_url=options.endpoint_url, config=config
+    )
+
+
+def _apply(client, changes: list[Change], description: str) -> Outcome:
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task(description, total=len(changes))
+        writer = BatchWriter(client, on_progress=lambda done: progress.advance(task, done))
+        outcome = writer.run(changes)
+
+    if outcome.failed:
+        shown = ", ".join(f"{c.table} {_dumps(c.key)}" for c in outcome.failed[:REPORTED_KEYS])
+        more = len(outcome.failed) - REPORTED_KEYS
+        raise SeedingError(
+            f"{len(outcome.failed)} row(s) were not {description.lower()} after repeated "
+            f"retries: {shown}{f' and {more} more' if more > 0 else ''}; "
+            "run the same command again once DynamoDB accepts writes."
+        )
+    return outcome
+
+
+def _plain_number(value):
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, default=_plain_number, ensure_ascii=False)
+
+
+def _seed(options: Options, outputs: StackOutputs, client, out, from_file, offline: int) -> str:
+    taken = tables.taken_values(client, outputs.channels_table)
+    for row in from_file.channels if from_file else []:
+        taken.add(row)
+    maker = RowMaker(outputs.region, outputs.account_id, taken, datetime.now(UTC), options.seed)
+    rows = plan(
+        maker,
+        options.count,
+        offline,
+        from_file.channels if from_file else [],
+        from_file.sessions if from_file else [],
+    )
+
+    writes = [(outputs.channels_table, row, CHANNEL_KEY) for row in rows.channels]
+    writes += [(outputs.streams_table, row, SESSION_KEY) for row in rows.sessions]
+    live = sum(1 for row in rows.sessions if row.get("isOpen") == "true")
+    summary = (
+        f"{len(rows.channels)} channel row(s) to {outputs.channels_table} and "
+        f"{len(rows.sessions)} stream session(s) ({live} live, {len(rows.sessions) - live} "
+        f"offline) to {outputs.streams_table}"
+    )
+    if options.dry_run:
+        for table, row, _ in writes:
+            print(f"would put {table} {_dumps(row)}", file=out)
+        return f"Dry run: would write {summary}; nothing was written."
+
+    log.info("writing %d rows", len(writes))
+    _apply(client, [Change.put(*write) for write in writes], "Written")
+    return f"Wrote {summary}"
+
+
+def _delete(options: Options, outputs: StackOutputs, client, out) -> str:
+    sessions = tables.seeded_keys(client, outputs.streams_table, SESSION_KEY, SESSION_PREFIX)
+    channels = tables.seeded_keys(client, outputs.channels_table, CHANNEL_KEY, CHANNEL_PREFIX)
+    changes = [Change.delete(outputs.streams_table, key) for key in sessions]
+    changes += [Change.delete(outputs.channels_table, key) for key in channels]
+    summary = (
+        f"{len(channels)} seeded channel row(s) from {outputs.channels_table} and "
+        f"{len(sessions)} seeded stream session(s) from {outputs.streams_table}"
+    )
+    if options.dry_run:
+        for change in changes:
+            print(f"would delete {change.table} {_dumps(change.key)}", file=out)
+        return f"Dry run: would delete {summary}; nothing was deleted."
+
+    log.info("deleting %d rows", len(changes))
+    _apply(client, changes, "Deleted")
+    return f"Deleted {summary}"
+
+
+def _run(options: Options, session: boto3.session.Session, out) -> None:
+    started = time.monotonic()
+    from_file = seed_file.load(options.json_path) if options.json_path else None
+    offline = _offline_count(options, len(from_file.sessions) if from_file else 0)
+
+    if options.outputs_file:
+        outputs = stack_outputs.from_file(options.outputs_file)
+    else:
+        log.info("reading the outputs of stack %s with the Pulumi Automation API", options.stack)
+        outputs = stack_outputs.from_stack(options.stack, PROJECT_DIR)
+    log.info(
+        "tables %s and %s in %s", outputs.channels_table, outputs.streams_table, outputs.region
+    )
+
+    client = _client(options, outputs.region, session)
+    tables.check_keys(client, outputs.channels_table, CHANNEL_KEY, outputs.region)
+    tables.check_keys(client, outputs.streams_table, SESSION_KEY, outputs.region)
+    if options.delete:
+        summary = _delete(options, outputs, client, out)
+    else:
+        summary = _seed(options, outputs, client, out, from_file, offline)
+    if not options.dry_run:
+        summary += f" in {time.monotonic() - started:.1f} s."
+    print(summary, file=out)
+
+
+def _aws_failure(error: Exception) -> str:
+    if isinstance(error, NoCredentialsError):
+        return (
+            "No AWS credentials were found; sign in (aws sso login, AWS_PROFILE or the AWS_* "
+            "variables), or pass --endpoint-url for a local emulator."
+        )
+    if isinstance(error, EndpointConnectionError):
+        return (
+            f"Could not reach {error.kwargs.get('endpoint_url')}; "
+            "check --endpoint-url or AWS_ENDPOINT_URL."
+        )
+    if isinstance(error, ClientError):
+        detail = error.response.get("Error", {})
+        return (
+            f"AWS refused {error.operation_name}: {detail.get('Code')}: {detail.get('Message')}; "
+            "check the credentials' permissions and the region."
+        )
+    return f"The AWS SDK failed: {error}; check the credentials, region and endpoint."
+
+
+def _log_to_stderr() -> None:
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("seeding: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
+def main(
+    argv: list[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    session: boto3.session.Session | None = None,
+    out=None,
+) -> int:
+    """Run the CLI; returns the exit code (2 for input to fix, 1 for other failures)."""
+    _log_to_stderr()
+    try:
+        options = parse_options(argv, os.environ if environ is None else environ)
+        _run(options, session or boto3.session.Session(), out or sys.stdout)
+    except SeedingError as error:
+        print(error, file=sys.stderr)
+        return error.exit_code
+    except (BotoCoreError, ClientError) as error:
+        print(_aws_failure(error), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(
+            "Interrupted; rows already sent stay written, and --delete removes them.",
+            file=sys.stderr,
+        )
+        return 130
+    return 0

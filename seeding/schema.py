@@ -1,0 +1,80 @@
+"""What the seeder knows of the two tables: their keys, their known fields, the seeded prefixes."""
+
+from dataclasses import dataclass
+
+CHANNEL_PREFIX = "mock-user-id-"
+SESSION_PREFIX = "mock-stream-id-"
+
+CHANNEL_KEY = ("id",)
+SESSION_KEY = ("channelArn", "id")
+
+# The names the platform's web client has pictures and palettes for.
+AVATARS = (
+    "bear",
+    "bird",
+    "bird2",
+    "dog",
+    "dog2",
+    "dog3",
+    "giraffe",
+    "hedgehog",
+    "hippo",
+    "horse",
+    "ibex",
+    "jellyfish",
+    "sheep",
+    "tiger",
+)
+COLORS = ("blue", "green", "lavender", "purple", "salmon", "turquoise", "yellow")
+
+STATE_CHANGE = "IVS Stream State Change"
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field the platform gives meaning to.
+
+    Args:
+        key: part of the table's primary key: required and never empty.
+        indexed: a key of one of the table's indexes: never empty when present.
+        timestamp: an ISO-8601 time when not empty.
+    """
+
+    kind: type
+    key: bool = False
+    indexed: bool = False
+    timestamp: bool = False
+
+
+CHANNEL_FIELDS = {
+    "id": Field(str, key=True),
+    "username": Field(str, indexed=True),
+    "email": Field(str, indexed=True),
+    "channelArn": Field(str, indexed=True),
+    "channelAssetId": Field(str, indexed=True),
+    "channelAssets": Field(dict),
+    "avatar": Field(str),
+    "color": Field(str),
+    "chatRoomArn": Field(str),
+    "ingestEndpoint": Field(str),
+    "playbackUrl": Field(str),
+    "streamKeyArn": Field(str),
+    "streamKeyValue": Field(str),
+}
+
+SESSION_FIELDS = {
+    "channelArn": Field(str, key=True),
+    "id": Field(str, key=True),
+    "startTime": Field(str, indexed=True, timestamp=True),
+    "endTime": Field(str, timestamp=True),
+    "isOpen": Field(str, indexed=True),
+    "isHealthy": Field(bool),
+    "hasErrorEvent": Field(bool),
+    "userSub": Field(str),
+    "truncatedEvents": Field(list),
+}
+
+
+def key_of(row: dict, key_names: tuple[str, ...]) -> dict:
+    """The primary key of a row."""
+    return {name: row[name] for name in key_names}

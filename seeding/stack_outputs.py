@@ -1,0 +1,105 @@
+"""Finds the stack's tables, region and account in its outputs."""
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from pulumi import automation as auto
+
+from seeding.errors import BadInput, SeedingError
+
+REQUIRED = {
+    "region": "region",
+    "account_id": "accountId",
+    "channels_table": "channelsTableName",
+    "streams_table": "streamsTableName",
+}
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    """The outputs the seeder needs, and where they came from (for messages)."""
+
+    source: str
+    region: str
+    account_id: str
+    channels_table: str
+    streams_table: str
+
+
+def _parse(values: dict, source: str, fix: str) -> StackOutputs:
+    if not values:
+        raise BadInput(f"{source} has no outputs; {fix}.")
+    found = {}
+    for attribute, name in REQUIRED.items():
+        value = values.get(name)
+        if not isinstance(value, str) or not value:
+            raise BadInput(f"{source} has no {name} output; {fix}.")
+        found[attribute] = value
+    return StackOutputs(source=source, **found)
+
+
+def from_file(path: Path) -> StackOutputs:
+    """Outputs saved with `pulumi stack output --json > FILE`."""
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(
+            f"Outputs file {path} does not exist; "
+            f"save one with `pulumi stack output --json > {path}`."
+        )
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BadInput(
+            f"Outputs file {path} is not the JSON that `pulumi stack output --json` prints "
+            f"({error}); save it again."
+        )
+    if not isinstance(values, dict):
+        raise BadInput(
+            f"Outputs file {path} must hold a JSON object of output names to values; save it again."
+        )
+    return _parse(values, f"Outputs file {path}", "save it again from a deployed stack")
+
+
+def from_stack(stack: str, project_dir: Path) -> StackOutputs:
+    """Outputs of a stack of the project in `project_dir`, read through the Automation API.
+
+    The user's selected stack stays as it was.
+    """
+    try:
+        workspace = auto.LocalWorkspace(work_dir=str(project_dir))
+        outputs = workspace.stack_outputs(stack)
+    except FileNotFoundError:
+        raise SeedingError(
+            "The pulumi CLI is not on PATH; install it, or pass --outputs-file with the output "
+            "of `pulumi stack output --json`."
+        )
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise SeedingError(
+            f"The pulumi CLI on PATH could not run ({error}); check the installation."
+        )
+    except auto.InvalidVersionError as error:
+        raise SeedingError(f"The pulumi CLI on PATH is too old ({error}); upgrade it.")
+    except auto.StackNotFoundError:
+        raise BadInput(
+            f"Stack {stack!r} does not exist in the project at {project_dir}; "
+            "pick one from `pulumi stack ls` and pass it with --stack."
+        )
+    except auto.CommandError as error:
+        detail = _first_error_line(error)
+        raise SeedingError(
+            f"`pulumi stack output --stack {stack}` failed ({detail}); run it yourself to see why."
+        )
+    return _parse(
+        {name: output.value for name, output in outputs.items()},
+        f"Stack {stack!r}",
+        f"deploy it with `pulumi up --stack {stack}` first",
+    )
+
+
+def _first_error_line(error: auto.CommandError) -> str:
+    _, _, stderr = str(error).partition(" stderr: ")
+    for line in stderr.splitlines():
+        if line.strip():
+            return line.strip().removeprefix("error: ")
+    return "it printed no error"

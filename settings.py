@@ -1,0 +1,70 @@
+"""Stack configuration, read once and checked before any resource is declared."""
+
+from dataclasses import dataclass
+
+import pulumi
+
+
+class ConfigError(pulumi.RunError):
+    """A stack setting is missing or holds a value the program cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the program reads from the stack's configuration."""
+
+    project: str
+    stack: str
+    region: str
+    profile: str | None
+    protect: bool
+
+
+class _Reader:
+    """Typed access to one configuration namespace, with errors that name the key."""
+
+    def __init__(self, namespace: str):
+        self._namespace = namespace
+        self._config = pulumi.Config(namespace)
+
+    def _fail(self, key: str, problem: str, example: str) -> ConfigError:
+        full = f"{self._namespace}:{key}"
+        return ConfigError(
+            f"Stack setting {full} {problem}; set it with `pulumi config set {full} {example}`."
+        )
+
+    def text(self, key: str, default: str | None = None, *, example: str) -> str | None:
+        raw = self._config.get(key)
+        if raw is None:
+            return default
+        if not raw.strip():
+            raise self._fail(key, "is empty", example)
+        return raw.strip()
+
+    def required_text(self, key: str, *, example: str) -> str:
+        value = self.text(key, example=example)
+        if value is None:
+            raise self._fail(key, "is not set", example)
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        raw = self._config.get(key)
+        if raw is None:
+            return default
+        if raw.strip().lower() not in ("true", "false"):
+            raise self._fail(key, f"must be true or false, not {raw!r}", "true")
+        return raw.strip().lower() == "true"
+
+
+def load() -> Settings:
+    """Read and check the current stack's configuration."""
+    ugc = _Reader(pulumi.get_project())
+    aws = _Reader("aws")
+
+    return Settings(
+        project=pulumi.get_project(),
+        stack=pulumi.get_stack(),
+        region=aws.required_text("region", example="us-west-2"),
+        profile=aws.text("profile", example="my-profile"),
+        protect=ugc.flag("protect", default=False),
+    )

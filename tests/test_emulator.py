@@ -1,0 +1,14 @@
+"""`python -m emulator`, the README's local run: tables from the program, seeded, summarised."""
+
+from tests.conftest import run_module
+
+
+def test_local_run_seeds_tables_made_from_the_program_and_prints_what_they_hold(aws_env):
+    result = run_module("emulator", COLUMNS="160")
+
+    assert result.returncode == 0, result.stderr
+    assert "Created table data-channels-0000000 from the program's declaration" in result.stdout
+    assert "Created table data-streams-0000000 from the program's declaration" in result.stdout
+    assert "Wrote 50 channel row(s)" in result.stdout
+    assert "50 stream sessions (47 live, 3 offline)" in result.stdout
+    assert "Local AWS stopped" in result.stdout

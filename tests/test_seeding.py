@@ -1,0 +1,352 @@
+"""`python -m seeding` against tables created in moto from the program's own declarations."""
+
+import io
+import json
+from datetime import datetime
+
+import boto3
+import pytest
+
+from seeding.cli import main
+from tests.conftest import EXAMPLE_SEED_FILE, run_module
+
+
+def _seed(stack, *args: str, environ: dict | None = None, session=None) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(stack.cli_args(*args), environ=environ or {}, session=session, out=out)
+    return code, out.getvalue()
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _live(sessions: list[dict]) -> list[dict]:
+    return [s for s in sessions if s.get("isOpen") == "true"]
+
+
+def test_defaults_write_fifty_sessions_one_of_them_offline_each_with_its_own_channel(stack):
+    code, out = _seed(stack)
+
+    channels = stack.rows(stack.channels_table)
+    sessions = stack.rows(stack.streams_table)
+    assert code == 0
+    assert (len(channels), len(sessions), len(_live(sessions))) == (50, 50, 49)
+    assert len({s["channelArn"] for s in sessions}) == 50
+    assert "50 stream session(s) (49 live, 1 offline)" in out
+
+
+def test_made_up_rows_carry_every_field_the_platform_reads(stack):
+    code, _ = _seed(stack, "--count", "6", "--offline", "2")
+
+    channels = {c["id"]: c for c in stack.rows(stack.channels_table)}
+    sessions = stack.rows(stack.streams_table)
+    assert code == 0
+    for session in sessions:
+        channel = channels[session["userSub"]]
+        assert session["channelArn"] == channel["channelArn"]
+        assert channel["channelArn"].startswith("arn:aws:ivs:us-west-2:123456789012:channel/")
+        assert ".us-west-2.playback.live-video.net/" in channel["playbackUrl"]
+        assert channel["id"].startswith("mock-user-id-") and session["id"].startswith(
+            "mock-stream-id-"
+        )
+        assert channel["avatar"] and channel["color"] and "@" in channel["email"]
+        for empty in ("chatRoomArn", "ingestEndpoint", "streamKeyArn", "streamKeyValue"):
+            assert channel[empty] == ""
+        assert session["isHealthy"] is True and session["hasErrorEvent"] is False
+        _time(session["startTime"])
+
+    live = _live(sessions)
+    offline = [s for s in sessions if "isOpen" not in s]
+    assert (len(live), len(offline)) == (4, 2)
+    for session in live:
+        assert "endTime" not in session
+        assert [e["name"] for e in session["truncatedEvents"]] == ["Stream Start"]
+    for session in offline:
+        assert _time(session["endTime"]) > _time(session["startTime"])
+        assert session["truncatedEvents"][-1]["name"] == "Stream End"
+
+
+def test_seed_file_rows_come_first_and_count_towards_the_total(stack):
+    example = json.loads(EXAMPLE_SEED_FILE.read_text())
+
+    code, _ = _seed(stack, "--count", "5", "--offline", "1", "--json", str(EXAMPLE_SEED_FILE))
+
+    channels = {c["id"]: c for c in stack.rows(stack.channels_table)}
+    sessions = {s["id"]: s for s in stack.rows(stack.streams_table)}
+    assert code == 0
+    assert (len(channels), len(sessions)) == (5, 5)
+    for user in example["users"]:
+        assert channels[user["id"]] == user
+    for session in example["streamSessions"]:
+        assert sessions[session["id"]] == session
+    made_up = [
+        s for s in sessions.values() if s["id"] not in {x["id"] for x in example["streamSessions"]}
+    ]
+    assert (len(made_up), len(_live(made_up))) == (3, 2)
+
+
+def test_environment_variables_of_the_old_tooling_set_the_defaults(stack):
+    environ = {"SEED_COUNT": "7", "OFFLINE_SESSION_COUNT": "3", "JSON": str(EXAMPLE_SEED_FILE)}
+
+    code, _ = _seed(stack, environ=environ)
+
+    sessions = stack.rows(stack.streams_table)
+    assert code == 0
+    assert len(sessions) == 7
+    assert {"mock-stream-id-0", "mock-stream-id-1"} <= {s["id"] for s in sessions}
+    assert len([s for s in sessions if s.get("endTime")]) == 3
+
+
+def test_flags_win_over_environment_variables(stack):
+    code, _ = _seed(
+        stack,
+        "--count",
+        "4",
+        "--offline",
+        "0",
+        environ={"SEED_COUNT": "9", "OFFLINE_SESSION_COUNT": "2"},
+    )
+
+    sessions = stack.rows(stack.streams_table)
+    assert code == 0
+    assert (len(sessions), len(_live(sessions))) == (4, 4)
+
+
+def test_a_rerun_adds_new_rows_with_usernames_and_emails_unused_so_far(stack):
+    assert _seed(stack, "--count", "20", "--seed", "7")[0] == 0
+    assert _seed(stack, "--count", "20", "--seed", "7")[0] == 0
+
+    channels = stack.rows(stack.channels_table)
+    assert len(stack.rows(stack.streams_table)) == 40
+    assert len(channels) == 40
+    assert len({c["username"] for c in channels}) == 40
+    assert len({c["email"] for c in channels}) == 40
+
+
+def test_the_same_seed_makes_the_same_rows_in_empty_tables(stack, moto_server, dev_program):
+    def usernames_after_seeding() -> list[tuple[str, str, str]]:
+        moto_server.reset()
+        from emulator.tables import create_tables
+
+        create_tables(stack.client, dev_program)
+        assert _seed(stack, "--count", "5", "--seed", "42")[0] == 0
+        return sorted(
+            (c["id"], c["username"], c["avatar"]) for c in stack.rows(stack.channels_table)
+        )
+
+    assert usernames_after_seeding() == usernames_after_seeding()
+
+
+def test_dry_run_prints_every_row_and_writes_nothing(stack):
+    code, out = _seed(stack, "--count", "3", "--json", str(EXAMPLE_SEED_FILE), "--dry-run")
+
+    lines = out.splitlines()
+    assert code == 0
+    assert len([line for line in lines if line.startswith("would put ")]) == 3 + 3
+    assert "nothing was written" in lines[-1]
+    assert stack.rows(stack.channels_table) == [] and stack.rows(stack.streams_table) == []
+
+
+def _put_foreign_rows(stack) -> None:
+    table = boto3.resource("dynamodb", region_name="us-west-2", endpoint_url=stack.endpoint_url)
+    table.Table(stack.channels_table).put_item(Item={"id": "3f1c-real-user", "username": "real"})
+    table.Table(stack.channels_table).put_item(Item={"id": "real-mock-user-id-1", "username": "x"})
+    table.Table(stack.streams_table).put_item(
+        Item={
+            "channelArn": "arn:aws:ivs:us-west-2:1:channel/real",
+            "id": "st-REAL",
+            "startTime": "2026-01-01T00:00:00Z",
+        }
+    )
+    table.Table(stack.streams_table).put_item(
+        Item={"channelArn": "arn:aws:ivs:us-west-2:1:channel/real", "id": "st-mock-stream-id-2"}
+    )
+
+
+def test_delete_removes_every_seeded_row_on_every_page_and_nothing_else(stack, monkeypatch):
+    assert _seed(stack, "--count", "60", "--json", str(EXAMPLE_SEED_FILE))[0] == 0
+    _put_foreign_rows(stack)
+    monkeypatch.setattr("seeding.tables.seeded_keys.__defaults__", (7,))
+    session = boto3.session.Session()
+    scans = []
+    session.events.register("after-call.dynamodb.Scan", lambda **kwargs: scans.append(1))
+
+    code, out = _seed(stack, "--delete", session=session)
+
+    assert code == 0
+    assert len(scans) > 2 * 60 / 7
+    assert sorted(c["id"] for c in stack.rows(stack.channels_table)) == [
+        "3f1c-real-user",
+        "real-mock-user-id-1",
+    ]
+    assert sorted(s["id"] for s in stack.rows(stack.streams_table)) == [
+        "st-REAL",
+        "st-mock-stream-id-2",
+    ]
+    assert "Deleted 60 seeded channel row(s)" in out and "60 seeded stream session(s)" in out
+
+
+def test_delete_dry_run_lists_the_seeded_keys_and_deletes_nothing(stack):
+    assert _seed(stack, "--count", "4")[0] == 0
+    _put_foreign_rows(stack)
+
+    code, out = _seed(stack, "--delete", "--dry-run")
+
+    assert code == 0
+    assert len([line for line in out.splitlines() if line.startswith("would delete ")]) == 8
+    assert "3f1c-real-user" not in out and "st-REAL" not in out
+    assert len(stack.rows(stack.channels_table)) == 6
+
+
+@pytest.mark.parametrize(
+    ("args", "environ", "expected"),
+    [
+        (
+            ["--count", "1", "--json", str(EXAMPLE_SEED_FILE)],
+            {},
+            "--count 1 is less than the 2 sessions",
+        ),
+        (
+            ["--count", "3", "--offline", "4"],
+            {},
+            "--offline 4 asks for more ended sessions than --count 3",
+        ),
+        (
+            [],
+            {"SEED_COUNT": "many"},
+            "Environment variable SEED_COUNT is 'many' is not a whole number",
+        ),
+        ([], {"OFFLINE_SESSION_COUNT": "-1"}, "OFFLINE_SESSION_COUNT is '-1' is negative"),
+        (["--delete", "--count", "3"], {}, "--count has no meaning with --delete"),
+        (["--json", "missing.json"], {}, "missing.json does not exist"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_sentence_and_write_nothing(
+    stack, capsys, args, environ, expected
+):
+    code, _ = _seed(stack, *args, environ=environ)
+
+    assert code == 2
+    assert expected in capsys.readouterr().err
+    assert stack.rows(stack.channels_table) == [] and stack.rows(stack.streams_table) == []
+
+
+def test_a_seed_file_with_one_bad_item_writes_nothing_at_all(stack, tmp_path, capsys):
+    document = json.loads(EXAMPLE_SEED_FILE.read_text())
+    document["streamSessions"][1]["isHealthy"] = "yes"
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(document))
+
+    code, _ = _seed(stack, "--json", str(path))
+
+    assert code == 2
+    assert (
+        "streamSessions[1].isHealthy: expected true or false, got a string"
+        in capsys.readouterr().err
+    )
+    assert stack.rows(stack.channels_table) == [] and stack.rows(stack.streams_table) == []
+
+
+def test_without_a_stack_or_outputs_file_the_cli_says_how_to_name_one(capsys):
+    assert main([], environ={}) == 2
+    assert "No stack given; pass --stack NAME" in capsys.readouterr().err
+
+
+def test_a_negative_count_flag_is_refused_by_the_parser(stack, capsys):
+    with pytest.raises(SystemExit) as exited:
+        _seed(stack, "--count", "-2")
+
+    assert exited.value.code == 2
+    assert "'-2' is negative" in capsys.readouterr().err
+
+
+def test_tables_missing_from_the_account_are_named_before_anything_is_written(
+    stack, tmp_path, capsys
+):
+    outputs = {**stack.outputs, "streamsTableName": "gone-table"}
+    stack.outputs_file.write_text(json.dumps(outputs))
+
+    code, _ = _seed(stack)
+
+    assert code == 1
+    assert "Table gone-table does not exist in us-west-2" in capsys.readouterr().err
+    assert stack.rows(stack.channels_table) == []
+
+
+def test_no_credentials_is_one_sentence_and_exit_1(stack, monkeypatch, tmp_path, capsys):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    code, _ = _seed(stack)
+
+    assert code == 1
+    assert "No AWS credentials were found" in capsys.readouterr().err
+
+
+def test_an_unreachable_endpoint_is_named(stack, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+
+    code = main(
+        ["--outputs-file", str(stack.outputs_file), "--endpoint-url", "http://127.0.0.1:9"],
+        environ={},
+        out=io.StringIO(),
+    )
+
+    assert code == 1
+    assert "Could not reach http://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_a_broken_seed_file_from_the_shell_exits_2_without_a_traceback(stack, tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('{"users": [}')
+
+    result = run_module("seeding", *stack.cli_args("--json", str(path)))
+
+    assert result.returncode == 2
+    assert "is not valid JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert stack.rows(stack.channels_table) == []
+
+
+def test_aws_endpoint_url_from_the_environment_points_the_cli_at_the_emulator(stack):
+    result = run_module(
+        "seeding",
+        "--outputs-file",
+        str(stack.outputs_file),
+        "--count",
+        "2",
+        AWS_ENDPOINT_URL=stack.endpoint_url,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert len(stack.rows(stack.streams_table)) == 2
+
+
+def test_numbers_from_the_seed_file_are_stored_exactly(stack, tmp_path):
+    document = json.loads(EXAMPLE_SEED_FILE.read_text())
+    path = tmp_path / "numbers.json"
+    path.write_text(
+        json.dumps(document)[:-1].replace(
+            '"username": "mockUser0"', '"username": "mockUser0", "rating": 0.1, "views": 1e3'
+        )
+        + "}"
+    )
+
+    code, _ = _seed(stack, "--count", "2", "--json", str(path))
+
+    rows = {row["id"]: row for row in stack.rows(stack.channels_table)}
+    assert code == 0
+    assert str(rows["mock-user-id-0"]["rating"]) == "0.1"
+    assert rows["mock-user-id-0"]["views"] == 1000
+
+
+def test_the_default_offline_session_gives_way_when_the_seed_file_fills_the_count(stack):
+    code, out = _seed(stack, "--count", "2", "--json", str(EXAMPLE_SEED_FILE))
+
+    assert code == 0
+    assert len(stack.rows(stack.streams_table)) == 2
+    assert "2 channel row(s)" in out
