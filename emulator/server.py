@@ -1,13 +1,14 @@
-"""A moto server on 127.0.0.1, started and stopped by whoever needs a local AWS."""
+"""A local AWS (moto) on 127.0.0.1, started and stopped by whoever needs one."""
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -22,21 +23,8 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _moto_server_command() -> list[str]:
-    beside_python = Path(sys.executable).with_name("moto_server")
-    if beside_python.exists():
-        return [str(beside_python)]
-    found = shutil.which("moto_server")
-    if found is None:
-        raise RuntimeError(
-            "moto_server is not installed; install the development requirements "
-            "(pip install -r requirements-dev.txt)."
-        )
-    return [found]
-
-
 class MotoServer:
-    """A moto server process on a free port of 127.0.0.1."""
+    """A moto server process on a free port of 127.0.0.1 (see `emulator.moto_process`)."""
 
     def __init__(self, start_timeout: float = 20.0):
         self.port = _free_port()
@@ -47,7 +35,8 @@ class MotoServer:
     def start(self) -> "MotoServer":
         """Start the server and wait until it answers."""
         self._process = subprocess.Popen(
-            [*_moto_server_command(), "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "emulator.moto_process", "--port", str(self.port)],
+            cwd=PROJECT_DIR,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={**os.environ, **CREDENTIALS},

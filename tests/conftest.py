@@ -188,3 +188,20 @@ class UnprocessedItems:
     def _report(self, parsed, context, **_):
         if context.get("held"):
             parsed["UnprocessedItems"] = context["held"]
+
+
+def load_event(name: str) -> dict:
+    """One of the IVS events in tests/events, by file name without `.json`."""
+    return json.loads((EVENTS_DIR / f"{name}.json").read_text())
+
+
+FIXTURE_SESSION = [
+    "01-session-created",
+    "02-stream-start",
+    "03-starvation-start",
+    "04-starvation-end",
+    "05-limit-breach",
+    "06-session-ended",
+    "07-stream-end",
+]
+FOREIGN_EVENTS = ["90-cloudtrail-create-channel", "91-stage-participant-unpublished"]

@@ -1,0 +1,467 @@
+"""Keeps each stream session's row true to the IVS stream events EventBridge delivers.
+
+A session's state after any set of events does not depend on their order or on how often each
+one is delivered:
+- `startTime` is the time of the session's `Session Created` event; a session is open
+  (`isOpen` "true") while it has a `startTime` and no `endTime`;
+- `endTime` is the time of the session's latest end event (`Session Ended`, `Stream End`);
+  without one, the start of the channel's next session, once that one is created;
+- `isHealthy` follows the latest starvation event, `hasErrorEvent` is true once a limit breach
+  arrived, and `truncatedEvents` holds the newest 50 distinct events in time order.
+
+Every write is conditional on the row's `stateVersion`. A creation also bumps the owning
+channel row's `streamSessionsVersion` in the same transaction, so creations on one channel
+take effect one at a time and a channel never has two open sessions.
+"""
+
+import logging
+import os
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+STATE_CHANGE = "IVS Stream State Change"
+HEALTH_CHANGE = "IVS Stream Health Change"
+LIMIT_BREACH = "IVS Limit Breach"
+OWNED_TYPES = (STATE_CHANGE, HEALTH_CHANGE, LIMIT_BREACH)
+
+CREATED = "Session Created"
+ENDS = ("Session Ended", "Stream End")
+STARVATION_START = "Starvation Start"
+STARVATION_END = "Starvation End"
+
+EVENTS_KEPT = 50
+ATTEMPTS = 10
+NEIGHBOURS = 5
+OWNER_VERSION = "streamSessionsVersion"
+
+logger = logging.getLogger(__name__)
+logger.setLevel(logging.INFO)
+
+_serialize = TypeSerializer().serialize
+_deserialize = TypeDeserializer().deserialize
+
+
+class Ignored(Exception):
+    """The event is acknowledged without writes; the message says why."""
+
+
+class Conflict(Exception):
+    """Another writer changed a row between our read and our write."""
+
+
+def canonical_time(text: object) -> str | None:
+    """An ISO-8601 time as `YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC (so times sort as text), or None."""
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """The parts of an IVS event this handler uses."""
+
+    event_id: str
+    detail_type: str
+    name: str
+    channel_arn: str
+    session_id: str
+    time: str
+
+    @property
+    def record(self) -> dict:
+        """The event as the platform shows it in `truncatedEvents`."""
+        return {"eventTime": self.time, "name": self.name, "type": self.detail_type}
+
+
+def parse(event: object) -> StreamEvent:
+    """Read an EventBridge event; raises Ignored for one this handler must leave alone."""
+    if not isinstance(event, dict):
+        raise Ignored("the event is not a JSON object")
+    detail_type = event.get("detail-type")
+    if event.get("source") != "aws.ivs" or detail_type not in OWNED_TYPES:
+        raise Ignored(f"{event.get('source')} {detail_type!r} events are not stream events")
+    detail = event.get("detail")
+    resources = event.get("resources")
+    if not isinstance(detail, dict):
+        raise Ignored("the event has no detail object")
+    if not isinstance(resources, list) or not resources or not isinstance(resources[0], str):
+        raise Ignored("the event names no channel ARN in resources[0]")
+    session_id = detail.get("stream_id")
+    if not isinstance(session_id, str) or not session_id:
+        raise Ignored("the event has no detail.stream_id")
+    name = detail.get("limit_name") if detail_type == LIMIT_BREACH else detail.get("event_name")
+    if not isinstance(name, str) or not name:
+        raise Ignored("the event has no event or limit name")
+    time = canonical_time(event.get("time"))
+    if time is None:
+        raise Ignored(f"the event time {event.get('time')!r} is not an ISO-8601 time")
+    return StreamEvent(
+        event_id=str(event.get("id", "")),
+        detail_type=detail_type,
+        name=name,
+        channel_arn=resources[0],
+        session_id=session_id,
+        time=time,
+    )
+
+
+def _event_order(record: dict) -> tuple:
+    return (record.get("eventTime", ""), record.get("name", ""), record.get("type", ""))
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """What this handler keeps on a session's row.
+
+    `end_event_time` and `health_event` remember which event decided `endTime` and
+    `isHealthy`, so a late or repeated event can be weighed against it.
+    """
+
+    start_time: str | None = None
+    end_time: str | None = None
+    end_event_time: str | None = None
+    health_event: str | None = None
+    is_healthy: bool = True
+    has_error_event: bool = False
+    events: tuple = field(default_factory=tuple)
+    version: int = 0
+
+    @classmethod
+    def from_item(cls, item: dict | None) -> "SessionState":
+        """The state stored on a row, or the empty state when there is no row."""
+        if not item:
+            return cls()
+        events = tuple(
+            sorted(
+                (e for e in item.get("truncatedEvents") or [] if isinstance(e, dict)),
+                key=_event_order,
+            )
+        )
+        return cls(
+            start_time=item.get("startTime") or None,
+            end_time=item.get("endTime") or None,
+            end_event_time=item.get("endEventTime"),
+            health_event=item.get("healthEvent"),
+            is_healthy=item.get("isHealthy", True) is not False,
+            has_error_event=item.get("hasErrorEvent") is True,
+            events=events,
+            version=int(item.get("stateVersion", 0)),
+        )
+
+    @property
+    def is_open(self) -> bool:
+        """Live: created and not ended."""
+        return self.start_time is not None and self.end_time is None
+
+    def apply(self, event: StreamEvent) -> "SessionState":
+        """This session's own state after `event`; neighbours are handled by the caller."""
+        state = self
+        record = event.record
+        if record not in state.events:
+            kept = sorted([*state.events, record], key=_event_order)[-EVENTS_KEPT:]
+            state = replace(state, events=tuple(kept))
+
+        if event.name == CREATED and event.detail_type == STATE_CHANGE:
+            if state.start_time is None or event.time < state.start_time:
+                state = replace(state, start_time=event.time)
+        elif event.name in ENDS and event.detail_type == STATE_CHANGE:
+            if state.end_event_time is None or event.time > state.end_event_time:
+                state = replace(state, end_event_time=event.time, end_time=event.time)
+        elif event.detail_type == HEALTH_CHANGE and event.name in (
+            STARVATION_START,
+            STARVATION_END,
+        ):
+            stamp = f"{event.time}|{event.name}"
+            if state.health_event is None or stamp > state.health_event:
+                healthy = event.name == STARVATION_END
+                state = replace(state, health_event=stamp, is_healthy=healthy)
+        elif event.detail_type == LIMIT_BREACH:
+            state = replace(state, has_error_event=True)
+        return state
+
+    def followed_by(self, next_start: str) -> "SessionState":
+        """This session once the channel's next session is known to start at `next_start`."""
+        if self.end_event_time is not None:
+            return self
+        if self.end_time is None or next_start < self.end_time:
+            return replace(self, end_time=next_start)
+        return self
+
+    def attributes(self) -> dict:
+        """The row's attributes this handler owns; None means the attribute is removed."""
+        return {
+            "startTime": self.start_time,
+            "endTime": self.end_time,
+            "isOpen": "true" if self.is_open else None,
+            "isHealthy": self.is_healthy,
+            "hasErrorEvent": self.has_error_event,
+            "truncatedEvents": [dict(e) for e in self.events],
+            "endEventTime": self.end_event_time,
+            "healthEvent": self.health_event,
+        }
+
+    def changes_from(self, before: "SessionState") -> dict:
+        """What a write of this state changes, for the log."""
+        old, new = before.attributes(), self.attributes()
+        changed = {
+            name: value
+            for name, value in new.items()
+            if old[name] != value and name not in ("truncatedEvents", "endEventTime", "healthEvent")
+        }
+        added = [e for e in self.events if e not in before.events]
+        if added:
+            changed["eventsAdded"] = [e["name"] for e in added]
+        return changed
+
+
+@dataclass(frozen=True)
+class Write:
+    """One conditional write of a session row."""
+
+    session_id: str
+    before: SessionState
+    after: SessionState
+
+
+class StreamStore:
+    """The two tables, as this handler reads and writes them."""
+
+    def __init__(self, client, channels_table: str, streams_table: str):
+        self._client = client
+        self._channels = channels_table
+        self._streams = streams_table
+
+    def owner_of(self, channel_arn: str) -> str | None:
+        """The id of the channels row that owns the channel ARN."""
+        response = self._client.query(
+            TableName=self._channels,
+            IndexName="channelArnIndex",
+            KeyConditionExpression="channelArn = :arn",
+            ExpressionAttributeValues={":arn": {"S": channel_arn}},
+            ProjectionExpression="id",
+        )
+        ids = sorted(item["id"]["S"] for item in response["Items"])
+        return ids[0] if ids else None
+
+    def owner_version(self, owner_id: str) -> int | None:
+        """The owner row's version for session creations; None when the row is gone."""
+        response = self._client.get_item(
+            TableName=self._channels,
+            Key={"id": {"S": owner_id}},
+            ProjectionExpression="id, #version",
+            ExpressionAttributeNames={"#version": OWNER_VERSION},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if item is None:
+            return None
+        return int(item.get(OWNER_VERSION, {}).get("N", "0"))
+
+    def session(self, channel_arn: str, session_id: str) -> dict | None:
+        """A session's row, read consistently."""
+        response = self._client.get_item(
+            TableName=self._streams,
+            Key=self._key(channel_arn, session_id),
+            ConsistentRead=True,
+        )
+        return _plain(response["Item"]) if "Item" in response else None
+
+    def neighbour(self, channel_arn: str, start: str, session_id: str, later: bool) -> dict | None:
+        """The session created right after (or right before) `start`, by startTime then id."""
+        operator = ">=" if later else "<="
+        response = self._client.query(
+            TableName=self._streams,
+            IndexName="startTimeIndex",
+            KeyConditionExpression=f"channelArn = :arn AND startTime {operator} :start",
+            ExpressionAttributeValues={":arn": {"S": channel_arn}, ":start": {"S": start}},
+            ScanIndexForward=later,
+            Limit=NEIGHBOURS,
+            ConsistentRead=True,
+        )
+        own = (start, session_id)
+        for row in map(_plain, response["Items"]):
+            if row["id"] == session_id:
+                continue
+            other = (row["startTime"], row["id"])
+            if (other > own) if later else (other < own):
+                return row
+        return None
+
+    def _key(self, channel_arn: str, session_id: str) -> dict:
+        return {"channelArn": {"S": channel_arn}, "id": {"S": session_id}}
+
+    def _update(self, channel_arn: str, write: Write, user_sub: str) -> dict:
+        sets = ["#stateVersion = :newVersion", "#userSub = :userSub"]
+        removes = []
+        names = {"#stateVersion": "stateVersion", "#userSub": "userSub"}
+        values = {
+            ":newVersion": {"N": str(write.before.version + 1)},
+            ":userSub": {"S": user_sub},
+        }
+        for index, (name, value) in enumerate(write.after.attributes().items()):
+            names[f"#a{index}"] = name
+            if value is None:
+                removes.append(f"#a{index}")
+            else:
+                sets.append(f"#a{index} = :a{index}")
+                values[f":a{index}"] = _serialize(value)
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        if write.before.version:
+            condition = "#stateVersion = :oldVersion"
+            values[":oldVersion"] = {"N": str(write.before.version)}
+        else:
+            condition = "attribute_not_exists(#stateVersion)"
+        return {
+            "TableName": self._streams,
+            "Key": self._key(channel_arn, write.session_id),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+
+    def write(self, channel_arn: str, write: Write, user_sub: str) -> None:
+        """Write one session row if nobody else wrote it since it was read."""
+        try:
+            self._client.update_item(**self._update(channel_arn, write, user_sub))
+        except ClientError as error:
+            if error.response["Error"]["Code"] in (
+                "ConditionalCheckFailedException",
+                "TransactionConflictException",
+            ):
+                raise Conflict(write.session_id) from error
+            raise
+
+    def write_creation(
+        self,
+        channel_arn: str,
+        writes: list[Write],
+        owner_id: str,
+        owner_version: int,
+        user_sub: str,
+    ) -> None:
+        """Write the rows a creation changes and bump the owner's version, all or nothing."""
+        owner_condition = "attribute_exists(id) AND "
+        owner_condition += (
+            "#version = :oldVersion" if owner_version else "attribute_not_exists(#version)"
+        )
+        owner_values = {":newVersion": {"N": str(owner_version + 1)}}
+        if owner_version:
+            owner_values[":oldVersion"] = {"N": str(owner_version)}
+        items = [
+            {
+                "Update": {
+                    "TableName": self._channels,
+                    "Key": {"id": {"S": owner_id}},
+                    "UpdateExpression": "SET #version = :newVersion",
+                    "ConditionExpression": owner_condition,
+                    "ExpressionAttributeNames": {"#version": OWNER_VERSION},
+                    "ExpressionAttributeValues": owner_values,
+                }
+            }
+        ]
+        items += [{"Update": self._update(channel_arn, w, user_sub)} for w in writes]
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                reasons = {r.get("Code") for r in error.response.get("CancellationReasons", [])}
+                if reasons & {"ConditionalCheckFailed", "TransactionConflict"}:
+                    raise Conflict(channel_arn) from error
+            raise
+
+
+def _plain(item: dict) -> dict:
+    return {name: _deserialize(value) for name, value in item.items()}
+
+
+def _apply_once(store: StreamStore, event: StreamEvent, owner_id: str) -> dict:
+    """One optimistic attempt; raises Conflict when a row changed under it."""
+    before = SessionState.from_item(store.session(event.channel_arn, event.session_id))
+    after = before.apply(event)
+
+    if not (event.detail_type == STATE_CHANGE and event.name == CREATED):
+        if after == before:
+            return {}
+        store.write(event.channel_arn, Write(event.session_id, before, after), owner_id)
+        return {event.session_id: after.changes_from(before)}
+
+    owner_version = store.owner_version(owner_id)
+    if owner_version is None:
+        raise Ignored(f"the channels row {owner_id} that owned the channel is gone")
+    start = after.start_time
+    successor = store.neighbour(event.channel_arn, start, event.session_id, later=True)
+    if successor is not None:
+        after = after.followed_by(successor["startTime"])
+    writes = [Write(event.session_id, before, after)]
+    predecessor = store.neighbour(event.channel_arn, start, event.session_id, later=False)
+    if predecessor is not None:
+        previous = SessionState.from_item(predecessor)
+        writes.append(Write(predecessor["id"], previous, previous.followed_by(start)))
+
+    writes = [w for w in writes if w.after != w.before]
+    if not writes:
+        return {}
+    store.write_creation(event.channel_arn, writes, owner_id, owner_version, owner_id)
+    return {w.session_id: w.after.changes_from(w.before) for w in writes}
+
+
+def process(store: StreamStore, event: object) -> dict:
+    """Apply one EventBridge event to the streams table; returns what was done, for the log."""
+    try:
+        parsed = parse(event)
+    except Ignored as reason:
+        return {"eventId": _event_id(event), "outcome": "ignored", "reason": str(reason)}
+    summary = {
+        "eventId": parsed.event_id,
+        "eventType": parsed.detail_type,
+        "eventName": parsed.name,
+        "channelArn": parsed.channel_arn,
+        "sessionId": parsed.session_id,
+    }
+
+    owner_id = store.owner_of(parsed.channel_arn)
+    if owner_id is None:
+        return {**summary, "outcome": "ignored", "reason": "no channels row owns the channel"}
+    for _ in range(ATTEMPTS):
+        try:
+            changes = _apply_once(store, parsed, owner_id)
+        except Conflict:
+            continue
+        except Ignored as reason:
+            return {**summary, "outcome": "ignored", "reason": str(reason)}
+        return {**summary, "outcome": "applied" if changes else "unchanged", "changes": changes}
+    raise RuntimeError(
+        f"event {parsed.event_id}: rows kept changing under {ATTEMPTS} attempts; retry later"
+    )
+
+
+def _event_id(event: object) -> str:
+    return str(event.get("id", "")) if isinstance(event, dict) else ""
+
+
+_store: StreamStore | None = None
+
+
+def handler(event: dict, context: object) -> dict:
+    """The Lambda entry point: one EventBridge event, one structured log line."""
+    global _store
+    if _store is None:
+        client = boto3.client("dynamodb", config=Config(retries={"mode": "standard"}))
+        _store = StreamStore(
+            client, os.environ["CHANNELS_TABLE_NAME"], os.environ["STREAM_TABLE_NAME"]
+        )
+    result = process(_store, event)
+    logger.info("stream event %s", result["outcome"], extra=result)
+    return result
