@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import boto3
+import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -21,6 +22,7 @@ from emulator.program import PROJECT_DIR, run_program
 from emulator.server import CREDENTIALS, MotoServer
 from emulator.tables import create_tables
 from seeding.cli import main as seeding_main
+from settings import ConfigError
 
 EXAMPLE_SEED_FILE = PROJECT_DIR / "examples" / "seed.example.json"
 SHOWN_ROWS = 8
@@ -47,17 +49,14 @@ def _summary(console: Console, client, outputs: dict) -> None:
     )
 
     owners = {c["channelArn"]: c for c in channels if "channelArn" in c}
-    table = Table("username", "email", "session", "state", "started")
-    for session in sorted(sessions, key=lambda s: s.get("startTime", ""), reverse=True)[
-        :SHOWN_ROWS
-    ]:
-        owner = owners.get(session["channelArn"], {})
+    newest = sorted(sessions, key=lambda s: s.get("startTime", ""), reverse=True)
+    table = Table("username", "state", "started", "ended", title="Newest sessions")
+    for session in newest[:SHOWN_ROWS]:
         table.add_row(
-            owner.get("username", "?"),
-            owner.get("email", "?"),
-            session["id"],
+            owners.get(session["channelArn"], {}).get("username", "?"),
             "live" if session.get("isOpen") == "true" else "offline",
             session.get("startTime", ""),
+            session.get("endTime") or "",
         )
     console.print(table)
 
@@ -67,12 +66,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="whose configuration declares the tables")
     parser.add_argument("--json", type=Path, default=EXAMPLE_SEED_FILE, help="seed file to include")
+    parser.add_argument("--count", help="passed on to python -m seeding")
+    parser.add_argument("--offline", help="passed on to python -m seeding")
     args = parser.parse_args(argv)
     console = Console()
 
+    if not (PROJECT_DIR / f"Pulumi.{args.stack}.yaml").is_file():
+        stacks = sorted(p.name.split(".")[1] for p in PROJECT_DIR.glob("Pulumi.*.yaml"))
+        print(
+            f"There is no Pulumi.{args.stack}.yaml to read stack {args.stack!r} from; "
+            f"pass --stack with one of {', '.join(stacks)}.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        run = run_program(args.stack)
+    except (ConfigError, yaml.YAMLError) as error:
+        print(f"Pulumi.{args.stack}.yaml cannot be used: {error}", file=sys.stderr)
+        return 2
     os.environ.pop("AWS_PROFILE", None)
     os.environ.update(CREDENTIALS)
-    run = run_program(args.stack)
     with MotoServer() as server, tempfile.TemporaryDirectory() as scratch:
         console.print(f"Local AWS (moto) on {server.endpoint_url}")
         client = boto3.client(
@@ -87,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         outputs_file.write_text(json.dumps(run.outputs))
         command = ["--stack", args.stack, "--outputs-file", str(outputs_file)]
         command += ["--endpoint-url", server.endpoint_url, "--json", str(args.json)]
+        for flag in ("count", "offline"):
+            if getattr(args, flag) is not None:
+                command += [f"--{flag}", getattr(args, flag)]
         console.print(f"$ python -m seeding {' '.join(command)}")
         sys.stdout.flush()
         code = seeding_main(command, environ={})

@@ -1,3 +1,8 @@
+import sys
+
 from seeding.cli import main
 
-raise SystemExit(main())
+try:
+    sys.exit(main())
+except KeyboardInterrupt:
+    sys.exit(130)

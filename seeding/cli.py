@@ -4,6 +4,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -33,6 +35,7 @@ from seeding.writer import BatchWriter, Change, Outcome
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_COUNT = 50
 DEFAULT_OFFLINE = 1
+MAX_COUNT = 100_000
 REPORTED_KEYS = 10
 
 log = logging.getLogger("seeding")
@@ -40,17 +43,23 @@ log = logging.getLogger("seeding")
 
 @dataclass(frozen=True)
 class Options:
-    """One run's settings, after flags and environment variables are combined."""
+    """One run's settings, after flags and environment variables are combined.
+
+    `count_from` and `offline_from` name where a number came from, for messages; an
+    `offline` of None is the default, which gives way when the seed file fills the count.
+    """
 
     stack: str | None
     count: int
-    offline: int | None  # None: the default, which gives way when the seed file fills --count
+    offline: int | None
     json_path: Path | None
     seed: int | None
     dry_run: bool
     delete: bool
     outputs_file: Path | None
     endpoint_url: str | None
+    count_from: str = "--count"
+    offline_from: str = "--offline"
 
 
 def _whole_number(text: str) -> int:
@@ -60,7 +69,15 @@ def _whole_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} is negative")
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than {MAX_COUNT:,}")
     return value
+
+
+def _file_path(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path names no file")
+    return Path(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,71 +90,97 @@ def _parser() -> argparse.ArgumentParser:
     add("--stack", help="the Pulumi stack whose tables to seed (env STACK)")
     add("--count", type=_whole_number, help="stream sessions to write in all (env SEED_COUNT; 50)")
     add("--offline", type=_whole_number, help="how many are ended (env OFFLINE_SESSION_COUNT; 1)")
-    add("--json", type=Path, help="a seed file whose rows come first (env JSON)")
+    add("--json", type=_file_path, help="a seed file whose rows come first (env JSON)")
     add("--seed", type=int, help="make the made-up rows repeatable")
     add("--delete", action="store_true", help="remove every seeded row instead")
     add("--dry-run", action="store_true", help="print what would change, and change nothing")
-    add("--outputs-file", type=Path, help="a saved `pulumi stack output --json`, instead of Pulumi")
+    add(
+        "--outputs-file",
+        type=_file_path,
+        help="a saved `pulumi stack output --json`, read instead of asking Pulumi for the stack",
+    )
     add("--endpoint-url", help="where to send AWS calls, e.g. a local emulator (AWS_ENDPOINT_URL)")
     return parser
 
 
-def _from_environment(environ: Mapping[str, str], name: str, default: int) -> int:
+def _from_environment(environ: Mapping[str, str], name: str) -> int | None:
     raw = environ.get(name, "").strip()
     if not raw:
-        return default
+        return None
     try:
         return _whole_number(raw)
     except argparse.ArgumentTypeError as error:
-        raise BadInput(
-            f"Environment variable {name} is {error}; set it to a whole number or unset it."
-        )
+        raise BadInput(f"Environment variable {name} must be a whole number, but {error}.")
 
 
 def parse_options(argv: list[str] | None, environ: Mapping[str, str]) -> Options:
     """Combine flags with the environment variables the platform's old tooling read."""
     args = _parser().parse_args(argv)
+    stack = (args.stack or environ.get("STACK", "")).strip() or None
+    if stack is None and args.outputs_file is None:
+        raise BadInput("No stack given; pass --stack NAME (or set STACK), or --outputs-file FILE.")
+    _check_endpoint(args.endpoint_url)
     if args.delete:
         for flag in ("count", "offline", "json", "seed"):
             if getattr(args, flag) is not None:
                 raise BadInput(f"--{flag} has no meaning with --delete; drop it.")
-    if args.count is None:
-        args.count = _from_environment(environ, "SEED_COUNT", DEFAULT_COUNT)
-    if args.offline is None and environ.get("OFFLINE_SESSION_COUNT", "").strip():
-        args.offline = _from_environment(environ, "OFFLINE_SESSION_COUNT", DEFAULT_OFFLINE)
-    if args.json is None and environ.get("JSON", "").strip() and not args.delete:
-        args.json = Path(environ["JSON"].strip())
+        return Options(
+            stack, 0, 0, None, None, args.dry_run, True, args.outputs_file, args.endpoint_url
+        )
 
-    stack = args.stack or environ.get("STACK", "").strip() or None
-    if stack is None and args.outputs_file is None:
-        raise BadInput("No stack given; pass --stack NAME (or set STACK), or --outputs-file FILE.")
+    count, count_from = args.count, "--count"
+    if count is None:
+        count, count_from = _from_environment(environ, "SEED_COUNT"), "SEED_COUNT"
+    if count is None:
+        count, count_from = DEFAULT_COUNT, "the default count"
+    offline, offline_from = args.offline, "--offline"
+    if offline is None:
+        offline, offline_from = (
+            _from_environment(environ, "OFFLINE_SESSION_COUNT"),
+            "OFFLINE_SESSION_COUNT",
+        )
+    json_path = args.json
+    if json_path is None and environ.get("JSON", "").strip():
+        json_path = Path(environ["JSON"].strip())
     return Options(
         stack=stack,
-        count=args.count,
-        offline=args.offline,
-        json_path=args.json,
+        count=count,
+        offline=offline,
+        json_path=json_path,
         seed=args.seed,
         dry_run=args.dry_run,
-        delete=args.delete,
+        delete=False,
         outputs_file=args.outputs_file,
         endpoint_url=args.endpoint_url,
+        count_from=count_from,
+        offline_from=offline_from,
     )
+
+
+def _check_endpoint(url: str | None) -> None:
+    if url is None:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadInput(
+            f"--endpoint-url {url!r} is not a URL; pass one such as http://127.0.0.1:5000."
+        )
 
 
 def _offline_count(options: Options, from_file: int) -> int:
     """How many made-up sessions are ended; fails when the numbers cannot add up."""
     if from_file > options.count:
         raise BadInput(
-            f"--count {options.count} is less than the {from_file} sessions in "
-            f"{options.json_path}; raise --count (SEED_COUNT)."
+            f"The count of {options.count} ({options.count_from}) is less than the {from_file} "
+            f"sessions in {options.json_path}; raise --count."
         )
     if options.offline is None:
         return min(DEFAULT_OFFLINE, options.count - from_file)
     if from_file + options.offline > options.count:
         raise BadInput(
-            f"--offline {options.offline} asks for more ended sessions than --count "
-            f"{options.count} leaves after the {from_file} sessions of the seed file; "
-            "raise --count or lower --offline."
+            f"{options.offline} offline sessions ({options.offline_from}) do not fit in the "
+            f"count of {options.count} ({options.count_from}) after the {from_file} sessions of "
+            "the seed file; raise --count or lower --offline."
         )
     return options.offline
 
@@ -146,9 +189,15 @@ def _client(options: Options, region: str, session: boto3.session.Session):
     # Throttled calls are retried by botocore (AWS_MAX_ATTEMPTS sets how often); items a
     # successful call hands back unprocessed are retried by the writer.
     config = Config(retries={"mode": "standard"}, max_pool_connections=16)
-    return session.client(
-        "dynamodb", region_name=region, endpoint_url=options.endpoint_url, config=config
-    )
+    try:
+        return session.client(
+            "dynamodb", region_name=region, endpoint_url=options.endpoint_url, config=config
+        )
+    except (ValueError, BotoCoreError) as error:
+        raise BadInput(
+            f"The AWS client could not be set up ({error}); check --endpoint-url, "
+            "AWS_ENDPOINT_URL, AWS_PROFILE, AWS_MAX_ATTEMPTS and AWS_RETRY_MODE."
+        )
 
 
 def _apply(client, changes: list[Change], description: str) -> Outcome:
@@ -239,6 +288,7 @@ def _delete(options: Options, outputs: StackOutputs, client, out) -> str:
 
 
 def _run(options: Options, session: boto3.session.Session, out) -> None:
+    """Read the inputs, then seed or delete, then print the summary."""
     started = time.monotonic()
     from_file = seed_file.load(options.json_path) if options.json_path else None
     offline = _offline_count(options, len(from_file.sessions) if from_file else 0)
@@ -264,7 +314,12 @@ def _run(options: Options, session: boto3.session.Session, out) -> None:
     print(summary, file=out)
 
 
-def _aws_failure(error: Exception) -> str:
+def _aws_failure(error: Exception, emulated: bool) -> str:
+    if isinstance(error, NoCredentialsError) and emulated:
+        return (
+            "No AWS credentials were found; a local emulator accepts any, so set "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to a dummy value such as testing."
+        )
     if isinstance(error, NoCredentialsError):
         return (
             "No AWS credentials were found; sign in (aws sso login, AWS_PROFILE or the AWS_* "
@@ -302,16 +357,34 @@ def main(
 ) -> int:
     """Run the CLI; returns the exit code (2 for input to fix, 1 for other failures)."""
     _log_to_stderr()
+    environ = os.environ if environ is None else environ
+    out = out or sys.stdout
+    if out is sys.stdout and hasattr(out, "reconfigure"):
+        out.reconfigure(errors="backslashreplace")
+    options = None
     try:
-        options = parse_options(argv, os.environ if environ is None else environ)
-        _run(options, session or boto3.session.Session(), out or sys.stdout)
+        options = parse_options(argv, environ)
+        _run(options, session or boto3.session.Session(), out)
     except SeedingError as error:
         print(error, file=sys.stderr)
         return error.exit_code
     except (BotoCoreError, ClientError) as error:
-        print(_aws_failure(error), file=sys.stderr)
+        emulated = bool((options and options.endpoint_url) or environ.get("AWS_ENDPOINT_URL"))
+        print(_aws_failure(error, emulated), file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # Whoever read the output stopped (as `| head` does); there is nobody left to tell.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as error:
+        print(
+            f"The run stopped on an operating-system error ({error}); check disk space, "
+            "permissions and where the output goes.",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print(
             "Interrupted; rows already sent stay written, and --delete removes them.",
             file=sys.stderr,

@@ -30,6 +30,10 @@ COLORS = ("blue", "green", "lavender", "purple", "salmon", "turquoise", "yellow"
 STATE_CHANGE = "IVS Stream State Change"
 
 
+PARTITION_KEY_BYTES = 2048
+SORT_KEY_BYTES = 1024
+
+
 @dataclass(frozen=True)
 class Field:
     """A field the platform gives meaning to.
@@ -37,21 +41,27 @@ class Field:
     Args:
         key: part of the table's primary key: required and never empty.
         indexed: a key of one of the table's indexes: never empty when present.
-        timestamp: an ISO-8601 time when not empty.
+        max_bytes: DynamoDB's size limit for the field as a partition or sort key.
+        timestamp: a UTC time such as 2026-01-31T18:00:00.000Z when not empty.
     """
 
     kind: type
     key: bool = False
     indexed: bool = False
+    required: bool = False
+    max_bytes: int | None = None
     timestamp: bool = False
 
 
+_PARTITION = PARTITION_KEY_BYTES
+_SORT = SORT_KEY_BYTES
+
 CHANNEL_FIELDS = {
-    "id": Field(str, key=True),
-    "username": Field(str, indexed=True),
-    "email": Field(str, indexed=True),
-    "channelArn": Field(str, indexed=True),
-    "channelAssetId": Field(str, indexed=True),
+    "id": Field(str, key=True, max_bytes=_PARTITION),
+    "username": Field(str, indexed=True, max_bytes=_PARTITION),
+    "email": Field(str, indexed=True, max_bytes=_PARTITION),
+    "channelArn": Field(str, indexed=True, max_bytes=_PARTITION),
+    "channelAssetId": Field(str, indexed=True, max_bytes=_PARTITION),
     "channelAssets": Field(dict),
     "avatar": Field(str),
     "color": Field(str),
@@ -63,11 +73,11 @@ CHANNEL_FIELDS = {
 }
 
 SESSION_FIELDS = {
-    "channelArn": Field(str, key=True),
-    "id": Field(str, key=True),
-    "startTime": Field(str, indexed=True, timestamp=True),
+    "channelArn": Field(str, key=True, max_bytes=_PARTITION),
+    "id": Field(str, key=True, max_bytes=_SORT),
+    "startTime": Field(str, indexed=True, required=True, max_bytes=_SORT, timestamp=True),
     "endTime": Field(str, timestamp=True),
-    "isOpen": Field(str, indexed=True),
+    "isOpen": Field(str, indexed=True, max_bytes=_SORT),
     "isHealthy": Field(bool),
     "hasErrorEvent": Field(bool),
     "userSub": Field(str),

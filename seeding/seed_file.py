@@ -1,6 +1,7 @@
 """Reads a seed file (`users`, `streamSessions`) and checks all of it before anything is written."""
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -18,12 +19,15 @@ from seeding.schema import (
 )
 
 SECTIONS = ("users", "streamSessions")
-MAX_ITEM_BYTES = 400 * 1024
+# DynamoDB's limit is 400 KB counted its own way; this stays safely below it.
+MAX_ITEM_BYTES = 400_000
+MAX_DEPTH = 32
 MAX_REPORTED = 20
+_UTC_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 
 _TYPE_NAMES = {
-    str: "a string",
     bool: "true or false",
+    str: "a string",
     list: "an array",
     dict: "an object",
     int: "a number",
@@ -55,32 +59,39 @@ def _object(pairs: list[tuple[str, object]]) -> _Object:
     return result
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a number DynamoDB can store")
+def _number(text: str) -> int | Decimal:
+    # Decimal keeps integers longer than Python's int parsing allows; the checks refuse them.
+    return int(text) if len(text) <= 40 else Decimal(text)
 
 
 def _type_name(value: object) -> str:
     for kind, name in _TYPE_NAMES.items():
-        if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        if isinstance(value, kind):
             return name
     return type(value).__name__
 
 
 def _parse_time(text: object) -> datetime | None:
-    """An ISO-8601 time with a zone, or None."""
-    if not isinstance(text, str):
+    """A UTC time written like 2026-01-31T18:00:00.000Z, or None."""
+    if not isinstance(text, str) or not _UTC_TIME.fullmatch(text):
         return None
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None else None
+
+
+def _utf8_size(text: str) -> int | None:
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return None
 
 
 def _item_size(value: object) -> int:
     """An upper estimate of the bytes DynamoDB counts for a value."""
     if isinstance(value, str):
-        return len(value.encode())
+        return len(value.encode("utf-8", "surrogatepass"))
     if isinstance(value, (bool, type(None))):
         return 1
     if isinstance(value, (int, Decimal)):
@@ -88,57 +99,98 @@ def _item_size(value: object) -> int:
     if isinstance(value, list):
         return 3 + sum(1 + _item_size(v) for v in value)
     if isinstance(value, dict):
-        return 3 + sum(len(k.encode()) + 1 + _item_size(v) for k, v in value.items())
-    return len(str(value).encode())
+        return 3 + sum(_item_size(k) + 1 + _item_size(v) for k, v in value.items())
+    return len(str(value))
 
 
 class _Checker:
     """Collects every problem of a file, each as a sentence naming the item and the field."""
 
     def __init__(self):
-        self.problems: list[str] = []
+        self._problems: list[tuple[tuple, str]] = []
         self._serializer = TypeSerializer()
 
-    def add(self, where: str, problem: str) -> None:
-        self.problems.append(f"{where}: {problem}")
+    @property
+    def problems(self) -> list[str]:
+        """The problems in the order of the file."""
+        return [text for _, text in sorted(self._problems, key=lambda p: p[0])]
 
-    def item(self, where: str, item: object, fields: dict[str, Field]) -> bool:
+    def add(self, position: tuple, where: str, problem: str) -> None:
+        self._problems.append((position, f"{where}: {problem}"))
+
+    def item(
+        self, position: tuple, where: str, item: object, fields: dict[str, Field], prefix: str
+    ) -> bool:
         """Check one item alone; True when its key is sound enough to compare with others."""
         if not isinstance(item, dict):
-            self.add(where, f"expected an object, got {_type_name(item)}")
+            self.add(position, where, f"expected an object, got {_type_name(item)}")
             return False
-        for name in getattr(item, "repeated", ()):
-            self.add(f"{where}.{name}", "appears more than once in the object")
+        self._values(position, where, item, depth=1)
         sound = True
         for name, spec in fields.items():
-            if not self._field(f"{where}.{name}", item, name, spec) and spec.key:
-                sound = False
-        for name, value in item.items():
-            try:
-                self._serializer.serialize(value)
-            except Exception:  # noqa: BLE001 every serializer refusal means the same to the user
-                self.add(f"{where}.{name}", "holds a value DynamoDB cannot store exactly")
+            id_prefix = prefix if name == "id" else ""
+            if not self._field(position, f"{where}.{name}", item, name, spec, id_prefix):
+                sound = sound and not spec.key
         if _item_size(item) > MAX_ITEM_BYTES:
-            self.add(where, "is larger than DynamoDB's 400 KB item limit")
+            self.add(position, where, "is larger than DynamoDB's 400 KB item limit")
         return sound
 
-    def _field(self, where: str, item: dict, name: str, spec: Field) -> bool:
-        """Check one known field; False when it has a problem or a key field is missing."""
+    def _values(self, position: tuple, where: str, value: object, depth: int) -> None:
+        """Check what DynamoDB refuses at any depth: names, text, numbers, nesting."""
+        if depth > MAX_DEPTH:
+            self.add(position, where, f"is nested more than {MAX_DEPTH} levels deep")
+            return
+        if isinstance(value, dict):
+            for name in getattr(value, "repeated", ()):
+                self.add(position, f"{where}.{name}", "appears more than once in its object")
+            for name, inner in value.items():
+                if not name:
+                    self.add(position, where, "has a field with an empty name")
+                elif _utf8_size(name) is None:
+                    self.add(position, where, "has a field name that is not valid Unicode")
+                self._values(position, f"{where}.{name}", inner, depth + 1)
+        elif isinstance(value, list):
+            for index, inner in enumerate(value):
+                self._values(position, f"{where}[{index}]", inner, depth + 1)
+        elif isinstance(value, str):
+            if _utf8_size(value) is None:
+                self.add(position, where, "holds text that is not valid Unicode")
+        elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            try:
+                self._serializer.serialize(value)
+            except Exception:  # noqa: BLE001 every refusal means the same to the user
+                self.add(position, where, "holds a number DynamoDB cannot store exactly")
+
+    def _field(
+        self, position: tuple, where: str, item: dict, name: str, spec: Field, prefix: str
+    ) -> bool:
+        """Check one known field; False when it has a problem or a required field is missing."""
         if name not in item:
             if spec.key:
-                self.add(where, "is missing; it is part of the table's key")
-            return not spec.key
+                self.add(position, where, "is missing; it is part of the table's key")
+            elif spec.required:
+                self.add(position, where, "is missing")
+            return not (spec.key or spec.required)
         value = item[name]
         if not isinstance(value, spec.kind) or (spec.kind is not bool and isinstance(value, bool)):
-            self.add(where, f"expected {_TYPE_NAMES[spec.kind]}, got {_type_name(value)}")
+            self.add(position, where, f"expected {_TYPE_NAMES[spec.kind]}, got {_type_name(value)}")
             return False
-        if spec.kind is str and (spec.key or spec.indexed) and not value:
-            self.add(where, "is empty; DynamoDB does not allow an empty key or index key")
+        if spec.kind is not str:
+            return True
+        size = _utf8_size(prefix + value)
+        if (spec.key or spec.indexed) and not value:
+            self.add(position, where, "is empty; DynamoDB does not allow an empty key or index key")
+            return False
+        if spec.max_bytes and size is not None and size > spec.max_bytes:
+            self.add(
+                position, where, f"is longer than the {spec.max_bytes} bytes DynamoDB allows a key"
+            )
             return False
         if spec.timestamp and value and _parse_time(value) is None:
             self.add(
+                position,
                 where,
-                f"{value!r} is not an ISO-8601 time with a zone, such as 2026-01-31T18:00:00Z",
+                f"{value!r} is not a UTC time written like 2026-01-31T18:00:00.000Z",
             )
             return False
         return True
@@ -157,7 +209,8 @@ def _read_json(path: Path) -> object:
         return json.loads(
             text,
             parse_float=Decimal,
-            parse_constant=_reject_constant,
+            parse_int=_number,
+            parse_constant=Decimal,
             object_pairs_hook=_object,
         )
     except json.JSONDecodeError as error:
@@ -165,8 +218,11 @@ def _read_json(path: Path) -> object:
             f"Seed file {path} is not valid JSON: {error.msg} at line {error.lineno} "
             f"column {error.colno}; fix the file and run again."
         )
-    except ValueError as error:
-        raise BadInput(f"Seed file {path} holds {error}; replace it with a number and run again.")
+    except RecursionError:
+        raise BadInput(
+            f"Seed file {path} is nested far deeper than the {MAX_DEPTH} levels DynamoDB "
+            "allows; flatten it."
+        )
 
 
 def _prefixed(value: str, prefix: str) -> str:
@@ -183,9 +239,12 @@ def load(path: Path) -> SeedFile:
             f"Seed file {path} must hold a JSON object with 'users' and 'streamSessions', "
             f"not {_type_name(document)}."
         )
+    for name in getattr(document, "repeated", ()):
+        check.add((0,), name, "appears more than once at the top level; merge the arrays")
     for name in document:
         if name not in SECTIONS:
             check.add(
+                (0,),
                 name,
                 "is not a known top-level key; the file may hold only 'users' and 'streamSessions'",
             )
@@ -193,35 +252,33 @@ def load(path: Path) -> SeedFile:
     for name in SECTIONS:
         section = document.get(name, [])
         if not isinstance(section, list):
-            check.add(name, f"expected an array, got {_type_name(section)}")
+            check.add((0,), name, f"expected an array, got {_type_name(section)}")
             section = []
         sections[name] = section
 
     users = [
-        (f"users[{i}]", item)
+        ((1, i), f"users[{i}]", item)
         for i, item in enumerate(sections["users"])
-        if check.item(f"users[{i}]", item, CHANNEL_FIELDS)
+        if check.item((1, i), f"users[{i}]", item, CHANNEL_FIELDS, CHANNEL_PREFIX)
     ]
     sessions = [
-        (f"streamSessions[{i}]", item)
+        ((2, i), f"streamSessions[{i}]", item)
         for i, item in enumerate(sections["streamSessions"])
-        if check.item(f"streamSessions[{i}]", item, SESSION_FIELDS)
+        if check.item((2, i), f"streamSessions[{i}]", item, SESSION_FIELDS, SESSION_PREFIX)
     ]
     channels, renamed = _channels(users, check)
     rows = _sessions(sessions, channels, renamed, check)
     if check.problems:
         _fail(path, check.problems)
-    return SeedFile(path=path, channels=[row for _, row in channels], sessions=rows)
+    return SeedFile(path=path, channels=channels, sessions=rows)
 
 
-def _channels(
-    users: list[tuple[str, dict]], check: _Checker
-) -> tuple[list[tuple[str, dict]], dict]:
-    """Prefix the users' ids and check that ids, usernames and emails are each used once."""
+def _channels(users: list[tuple], check: _Checker) -> tuple[list[dict], dict[str, str]]:
+    """Prefix the users' ids and check that ids, usernames, emails and channels are used once."""
     rows = []
     renamed = {}
     first_seen: dict[tuple[str, str], str] = {}
-    for where, user in users:
+    for position, where, user in users:
         row = dict(user)
         row["id"] = _prefixed(user["id"], CHANNEL_PREFIX)
         renamed[user["id"]] = row["id"]
@@ -230,25 +287,22 @@ def _channels(
                 continue
             earlier = first_seen.setdefault((name, row[name]), where)
             if earlier != where:
-                check.add(f"{where}.{name}", f"{row[name]!r} is already used by {earlier}")
-        rows.append((where, row))
+                check.add(
+                    position, f"{where}.{name}", f"{row[name]!r} is already used by {earlier}"
+                )
+        rows.append(row)
     return rows, renamed
 
 
 def _sessions(
-    sessions: list[tuple[str, dict]],
-    channels: list[tuple[str, dict]],
-    renamed: dict[str, str],
-    check: _Checker,
+    sessions: list[tuple], channels: list[dict], renamed: dict[str, str], check: _Checker
 ) -> list[dict]:
     """Prefix the sessions' ids and check each one's channel, times and open state."""
-    channel_arns = {
-        row.get("channelArn") for _, row in channels if isinstance(row.get("channelArn"), str)
-    }
+    channel_arns = {row["channelArn"] for row in channels if isinstance(row.get("channelArn"), str)}
     first_seen: dict[tuple[str, str], str] = {}
     open_on: dict[str, str] = {}
     rows = []
-    for where, session in sessions:
+    for position, where, session in sessions:
         row = dict(session)
         row["id"] = _prefixed(session["id"], SESSION_PREFIX)
         if isinstance(row.get("userSub"), str) and row["userSub"] in renamed:
@@ -256,27 +310,33 @@ def _sessions(
 
         earlier = first_seen.setdefault((row["channelArn"], row["id"]), where)
         if earlier != where:
-            check.add(f"{where}.id", f"{row['id']!r} is already used on this channel by {earlier}")
+            check.add(position, f"{where}.id", f"{row['id']!r} is already used by {earlier}")
         if row["channelArn"] not in channel_arns:
             check.add(
+                position,
                 f"{where}.channelArn",
                 f"{row['channelArn']!r} belongs to no user in the file; add one or fix the ARN",
             )
-        if "isOpen" in row:
+        start, end = _parse_time(row.get("startTime")), _parse_time(row.get("endTime"))
+        if start and end and end < start:
+            check.add(position, f"{where}.endTime", "is before startTime")
+        if row.get("isOpen"):
             if row["isOpen"] != "true":
                 check.add(
-                    f"{where}.isOpen", 'must be the string "true" or left out for an ended session'
+                    position,
+                    f"{where}.isOpen",
+                    'must be the string "true", or left out for a session that has ended',
                 )
+            elif row.get("endTime"):
+                check.add(position, f"{where}.isOpen", "is set, but the session has an endTime")
             elif row["channelArn"] in open_on:
                 check.add(
+                    position,
                     f"{where}.isOpen",
                     f"the channel already has an open session in {open_on[row['channelArn']]}",
                 )
             else:
                 open_on[row["channelArn"]] = where
-        start, end = _parse_time(row.get("startTime")), _parse_time(row.get("endTime"))
-        if start and end and end < start:
-            check.add(f"{where}.endTime", "is before startTime")
         rows.append(row)
     return rows
 
@@ -284,7 +344,8 @@ def _sessions(
 def _fail(path: Path, problems: list[str]):
     shown = problems[:MAX_REPORTED]
     more = len(problems) - len(shown)
-    lines = [f"Seed file {path} has {len(problems)} problem(s); nothing was written:"]
+    count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
+    lines = [f"Seed file {path} has {count}; nothing was written:"]
     lines += [f"  {problem}." for problem in shown]
     if more:
         lines.append(f"  ... and {more} more.")

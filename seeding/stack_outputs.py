@@ -1,6 +1,7 @@
 """Finds the stack's tables, region and account in its outputs."""
 
 import json
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,11 +10,12 @@ from pulumi import automation as auto
 
 from seeding.errors import BadInput, SeedingError
 
+# Attribute, output name, and what a usable value looks like.
 REQUIRED = {
-    "region": "region",
-    "account_id": "accountId",
-    "channels_table": "channelsTableName",
-    "streams_table": "streamsTableName",
+    "region": ("region", re.compile(r"[a-z]{2}(-[a-z]+)+-\d+"), "a region such as us-west-2"),
+    "account_id": ("accountId", re.compile(r"\d{12}"), "a 12-digit account id"),
+    "channels_table": ("channelsTableName", re.compile(r"[\w.-]{3,255}"), "a table name"),
+    "streams_table": ("streamsTableName", re.compile(r"[\w.-]{3,255}"), "a table name"),
 }
 
 
@@ -32,11 +34,20 @@ def _parse(values: dict, source: str, fix: str) -> StackOutputs:
     if not values:
         raise BadInput(f"{source} has no outputs; {fix}.")
     found = {}
-    for attribute, name in REQUIRED.items():
+    for attribute, (name, pattern, looks_like) in REQUIRED.items():
         value = values.get(name)
-        if not isinstance(value, str) or not value:
+        if value is None or value == "":
             raise BadInput(f"{source} has no {name} output; {fix}.")
+        if value == "[secret]":
+            raise BadInput(
+                f"{source} holds {name} as a secret; save it with "
+                "`pulumi stack output --json --show-secrets`."
+            )
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise BadInput(f"{source} has {name} {value!r}, which is not {looks_like}; {fix}.")
         found[attribute] = value
+    if found["channels_table"] == found["streams_table"]:
+        raise BadInput(f"{source} names one table for both channels and streams; {fix}.")
     return StackOutputs(source=source, **found)
 
 
@@ -49,7 +60,7 @@ def from_file(path: Path) -> StackOutputs:
             f"Outputs file {path} does not exist; "
             f"save one with `pulumi stack output --json > {path}`."
         )
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
         raise BadInput(
             f"Outputs file {path} is not the JSON that `pulumi stack output --json` prints "
             f"({error}); save it again."
@@ -79,7 +90,7 @@ def from_stack(stack: str, project_dir: Path) -> StackOutputs:
             f"The pulumi CLI on PATH could not run ({error}); check the installation."
         )
     except auto.InvalidVersionError as error:
-        raise SeedingError(f"The pulumi CLI on PATH is too old ({error}); upgrade it.")
+        raise SeedingError(f"The pulumi CLI on PATH cannot be used ({error}); install Pulumi 3.x.")
     except auto.StackNotFoundError:
         raise BadInput(
             f"Stack {stack!r} does not exist in the project at {project_dir}; "
@@ -89,6 +100,11 @@ def from_stack(stack: str, project_dir: Path) -> StackOutputs:
         detail = _first_error_line(error)
         raise SeedingError(
             f"`pulumi stack output --stack {stack}` failed ({detail}); run it yourself to see why."
+        )
+    except ValueError as error:
+        raise SeedingError(
+            f"`pulumi stack output --json --stack {stack}` printed something that is not JSON "
+            f"({error}); run it yourself to see why."
         )
     return _parse(
         {name: output.value for name, output in outputs.items()},

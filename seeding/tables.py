@@ -16,7 +16,7 @@ def _plain(item: dict) -> dict:
 def check_keys(client, table: str, key_names: tuple[str, ...], region: str) -> None:
     """Fail with one sentence unless `table` exists with exactly this primary key."""
     try:
-        description = client.describe_table(TableName=table)["Table"]
+        description = client.describe_table(TableName=table).get("Table") or {}
     except ClientError as error:
         if error.response["Error"]["Code"] == "ResourceNotFoundException":
             raise SeedingError(
@@ -24,6 +24,11 @@ def check_keys(client, table: str, key_names: tuple[str, ...], region: str) -> N
                 "or check that the outputs belong to this account."
             )
         raise
+    if "KeySchema" not in description:
+        raise SeedingError(
+            f"The endpoint did not describe table {table} the way DynamoDB does; "
+            "check --endpoint-url or AWS_ENDPOINT_URL."
+        )
     actual = tuple(key["AttributeName"] for key in description["KeySchema"])
     if actual != key_names:
         raise SeedingError(

@@ -12,3 +12,12 @@ def test_local_run_seeds_tables_made_from_the_program_and_prints_what_they_hold(
     assert "Wrote 50 channel row(s)" in result.stdout
     assert "50 stream sessions (47 live, 3 offline)" in result.stdout
     assert "Local AWS stopped" in result.stdout
+
+
+def test_local_run_for_a_stack_without_a_config_file_exits_2_naming_the_choices(aws_env):
+    result = run_module("emulator", "--stack", "nosuch")
+
+    assert result.returncode == 2
+    assert "There is no Pulumi.nosuch.yaml" in result.stderr
+    assert "dev, prod" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -233,7 +233,7 @@ def test_is_open_is_either_the_string_true_or_absent(tmp_path):
     "text", ['{"users": [{"id": "u1", "n": NaN}]}', '{"users": [{"id": "u1", "n": Infinity}]}']
 )
 def test_nan_and_infinity_are_refused(tmp_path, text):
-    assert "is not a number DynamoDB can store" in _problems(tmp_path, text)
+    assert "users[0].n: holds a number DynamoDB cannot store exactly" in _problems(tmp_path, text)
 
 
 def test_numbers_dynamodb_cannot_hold_exactly_are_named(tmp_path):
@@ -242,25 +242,105 @@ def test_numbers_dynamodb_cannot_hold_exactly_are_named(tmp_path):
 
     message = _problems(tmp_path, text)
 
-    assert "users[0].huge: holds a value DynamoDB cannot store exactly" in message
-    assert "users[0].precise: holds a value DynamoDB cannot store exactly" in message
+    assert "users[0].huge: holds a number DynamoDB cannot store exactly" in message
+    assert "users[0].precise: holds a number DynamoDB cannot store exactly" in message
 
 
-def test_times_must_be_iso_8601_with_a_zone_and_end_after_start(tmp_path):
+def test_an_integer_too_long_for_python_is_named_like_any_other_number(tmp_path):
+    text = '{"users": [{"id": "u1", "views": ' + "7" * 5000 + "}]}"
+
+    assert "users[0].views: holds a number DynamoDB cannot store" in _problems(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["yesterday", "2026-01-01T10:00:00", "2026-01-01T10:00:00+09:00", "2024-W01-1T00:00Z"],
+)
+def test_times_must_be_utc_times_that_sort_as_text(tmp_path, written):
+    document = {"users": [_user()], "streamSessions": [_session(startTime=written)]}
+
+    message = _problems(tmp_path, document)
+
+    assert f"streamSessions[0].startTime: {written!r} is not a UTC time written like" in message
+
+
+def test_an_end_before_the_start_is_refused(tmp_path):
+    document = {"users": [_user()], "streamSessions": [_session(endTime="2026-01-01T09:00:00Z")]}
+
+    assert "streamSessions[0].endTime: is before startTime" in _problems(tmp_path, document)
+
+
+def test_a_session_needs_a_start_time(tmp_path):
+    document = {"users": [_user()], "streamSessions": [{"channelArn": ARN, "id": "s1"}]}
+
+    assert "streamSessions[0].startTime: is missing" in _problems(tmp_path, document)
+
+
+def test_an_open_session_cannot_have_an_end(tmp_path):
+    session = _session(isOpen="true", endTime="2026-01-01T11:00:00Z")
+    document = {"users": [_user()], "streamSessions": [session]}
+
+    assert "streamSessions[0].isOpen: is set, but the session has an endTime" in _problems(
+        tmp_path, document
+    )
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ({"users": [_user(id="x" * 3000)]}, "users[0].id: is longer than the 2048 bytes"),
+        ({"users": [_user(username="u" * 3000)]}, "users[0].username: is longer than the 2048"),
+        (
+            {"users": [_user()], "streamSessions": [_session(id="s" * 1500)]},
+            "streamSessions[0].id: is longer than the 1024 bytes",
+        ),
+    ],
+)
+def test_keys_longer_than_dynamodb_allows_are_refused(tmp_path, document, expected):
+    assert expected in _problems(tmp_path, document)
+
+
+def test_values_nested_deeper_than_dynamodb_allows_are_refused(tmp_path):
+    deep: object = "leaf"
+    for _ in range(40):
+        deep = {"k": deep}
+
+    assert "is nested more than 32 levels deep" in _problems(tmp_path, {"users": [_user(x=deep)]})
+
+
+def test_a_file_nested_too_deep_for_the_json_reader_is_refused(tmp_path):
+    assert "is nested far deeper than" in _problems(tmp_path, "[" * 100_000)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"users": [{"id": "u1", "": 1}]}', "users[0]: has a field with an empty name"),
+        ('{"users": [{"id": "u1", "m": {"": 1}}]}', "users[0].m: has a field with an empty name"),
+        ('{"users": [{"id": "u1", "x": "\\ud800"}]}', "users[0].x: holds text that is not valid"),
+        (
+            '{"users": [{"id": "u1", "m": {"k": 1, "k": 2}}]}',
+            "users[0].m.k: appears more than once",
+        ),
+        (
+            '{"users": [], "streamSessions": [], "users": []}',
+            "users: appears more than once at the",
+        ),
+    ],
+)
+def test_names_text_and_repeats_dynamodb_or_json_would_lose_are_refused(tmp_path, text, expected):
+    assert expected in _problems(tmp_path, text)
+
+
+def test_problems_are_listed_in_the_order_of_the_file(tmp_path):
     document = {
         "users": [_user()],
-        "streamSessions": [
-            _session(startTime="yesterday"),
-            _session(id="s2", startTime="2026-01-01T10:00:00"),
-            _session(id="s3", endTime="2026-01-01T09:00:00Z"),
-        ],
+        "streamSessions": [_session(channelArn="arn:nobody"), _session(id="s2", isHealthy=1)],
     }
 
     message = _problems(tmp_path, document)
 
-    assert "streamSessions[0].startTime: 'yesterday' is not an ISO-8601 time" in message
-    assert "streamSessions[1].startTime: '2026-01-01T10:00:00' is not an ISO-8601 time" in message
-    assert "streamSessions[2].endTime: is before startTime" in message
+    assert message.index("streamSessions[0]") < message.index("streamSessions[1]")
 
 
 def test_an_item_over_dynamodbs_size_limit_is_refused(tmp_path):
@@ -274,7 +354,7 @@ def test_every_problem_is_reported_at_once_up_to_a_limit(tmp_path):
 
     message = _problems(tmp_path, document)
 
-    assert "has 30 problem(s); nothing was written" in message
+    assert "has 30 problems; nothing was written" in message
     assert message.count("is missing") == seed_file.MAX_REPORTED
     assert "and 10 more" in message
 
@@ -327,3 +407,9 @@ def test_any_json_document_is_either_accepted_or_refused_with_bad_input(tmp_path
     else:
         assert all(row["id"].startswith("mock-user-id-") for row in loaded.channels)
         assert all(row["id"].startswith("mock-stream-id-") for row in loaded.sessions)
+
+
+def test_an_empty_is_open_is_reported_once(tmp_path):
+    document = {"users": [_user()], "streamSessions": [_session(isOpen="")]}
+
+    assert _problems(tmp_path, document).count("isOpen") == 1

@@ -2,11 +2,14 @@
 
 import io
 import json
+import subprocess
+import sys
 from datetime import datetime
 
 import boto3
 import pytest
 
+from emulator.program import PROJECT_DIR
 from seeding.cli import main
 from tests.conftest import EXAMPLE_SEED_FILE, run_module
 
@@ -205,31 +208,128 @@ def test_delete_dry_run_lists_the_seeded_keys_and_deletes_nothing(stack):
         (
             ["--count", "1", "--json", str(EXAMPLE_SEED_FILE)],
             {},
-            "--count 1 is less than the 2 sessions",
+            "The count of 1 (--count) is less than the 2 sessions",
         ),
         (
             ["--count", "3", "--offline", "4"],
             {},
-            "--offline 4 asks for more ended sessions than --count 3",
+            "4 offline sessions (--offline) do not fit in the count of 3 (--count)",
         ),
         (
             [],
-            {"SEED_COUNT": "many"},
-            "Environment variable SEED_COUNT is 'many' is not a whole number",
+            {"SEED_COUNT": "3", "OFFLINE_SESSION_COUNT": "9"},
+            "9 offline sessions (OFFLINE_SESSION_COUNT) do not fit in the count of 3 (SEED_COUNT)",
         ),
-        ([], {"OFFLINE_SESSION_COUNT": "-1"}, "OFFLINE_SESSION_COUNT is '-1' is negative"),
+        ([], {"SEED_COUNT": "many"}, "SEED_COUNT must be a whole number, but 'many' is not"),
+        ([], {"OFFLINE_SESSION_COUNT": "-1"}, "OFFLINE_SESSION_COUNT must be a whole number"),
         (["--delete", "--count", "3"], {}, "--count has no meaning with --delete"),
         (["--json", "missing.json"], {}, "missing.json does not exist"),
+        (["--endpoint-url", "notaurl"], {}, "--endpoint-url 'notaurl' is not a URL"),
+        ([], {"AWS_ENDPOINT_URL": "notaurl"}, "The AWS client could not be set up"),
+        ([], {"AWS_MAX_ATTEMPTS": "abc"}, "The AWS client could not be set up"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_sentence_and_write_nothing(
-    stack, capsys, args, environ, expected
+    stack, monkeypatch, capsys, args, environ, expected
 ):
-    code, _ = _seed(stack, *args, environ=environ)
+    if "--endpoint-url" not in args and "AWS_ENDPOINT_URL" not in environ:
+        args = ["--endpoint-url", stack.endpoint_url, *args]
+    with monkeypatch.context() as env:
+        for name in ("AWS_ENDPOINT_URL", "AWS_MAX_ATTEMPTS"):
+            if name in environ:
+                env.setenv(name, environ[name])
+        code = main(
+            ["--outputs-file", str(stack.outputs_file), *args], environ=environ, out=io.StringIO()
+        )
 
     assert code == 2
     assert expected in capsys.readouterr().err
     assert stack.rows(stack.channels_table) == [] and stack.rows(stack.streams_table) == []
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "expected"),
+    [
+        ("--count", "100001", "'100001' is more than 100,000"),
+        ("--count", "-2", "'-2' is negative"),
+        ("--json", "", "an empty path names no file"),
+        ("--seed", "abc", "invalid int value"),
+    ],
+)
+def test_flags_out_of_range_are_refused_by_the_parser(stack, capsys, flag, value, expected):
+    with pytest.raises(SystemExit) as exited:
+        _seed(stack, flag, value)
+
+    assert exited.value.code == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_delete_ignores_the_seeding_counts_in_the_environment(stack):
+    assert _seed(stack, "--count", "2")[0] == 0
+
+    code, _ = _seed(stack, "--delete", environ={"SEED_COUNT": "abc", "JSON": "/nowhere.json"})
+
+    assert code == 0
+    assert stack.rows(stack.streams_table) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"accountId": "[secret]"}, "holds accountId as a secret"),
+        ({"accountId": 123456789012}, "has accountId 123456789012, which is not a 12-digit"),
+        ({"region": "not a region!"}, "which is not a region such as us-west-2"),
+        ({"streamsTableName": "data-channels-0000000"}, "names one table for both"),
+    ],
+)
+def test_unusable_outputs_are_bad_input_naming_the_output(stack, capsys, change, expected):
+    stack.outputs_file.write_text(json.dumps({**stack.outputs, **change}))
+
+    code, _ = _seed(stack)
+
+    assert code == 2
+    assert expected in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", ["[" * 100_000, '{"x": ' + "1" * 5000 + "}"])
+def test_outputs_files_python_cannot_read_are_bad_input(stack, capsys, content):
+    stack.outputs_file.write_text(content)
+
+    code, _ = _seed(stack)
+
+    assert code == 2
+    assert "is not the JSON that `pulumi stack output --json` prints" in capsys.readouterr().err
+
+
+def test_an_endpoint_that_is_not_dynamodb_is_named(stack, capsys):
+    code = main(
+        [
+            "--outputs-file",
+            str(stack.outputs_file),
+            "--endpoint-url",
+            f"{stack.endpoint_url}/moto-api/",
+        ],
+        environ={},
+        out=io.StringIO(),
+    )
+
+    assert code == 1
+    assert "did not describe table" in capsys.readouterr().err
+
+
+def test_a_dry_run_piped_into_head_ends_quietly(stack):
+    command = " ".join([sys.executable, "-m", "seeding", *stack.cli_args("--count", "3000")])
+    result = subprocess.run(
+        f"{command} --dry-run | head -1",
+        shell=True,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.stdout.startswith("would put ")
+    assert "Traceback" not in result.stderr and "Error" not in result.stderr
 
 
 def test_a_seed_file_with_one_bad_item_writes_nothing_at_all(stack, tmp_path, capsys):
@@ -253,14 +353,6 @@ def test_without_a_stack_or_outputs_file_the_cli_says_how_to_name_one(capsys):
     assert "No stack given; pass --stack NAME" in capsys.readouterr().err
 
 
-def test_a_negative_count_flag_is_refused_by_the_parser(stack, capsys):
-    with pytest.raises(SystemExit) as exited:
-        _seed(stack, "--count", "-2")
-
-    assert exited.value.code == 2
-    assert "'-2' is negative" in capsys.readouterr().err
-
-
 def test_tables_missing_from_the_account_are_named_before_anything_is_written(
     stack, tmp_path, capsys
 ):
@@ -274,17 +366,30 @@ def test_tables_missing_from_the_account_are_named_before_anything_is_written(
     assert stack.rows(stack.channels_table) == []
 
 
-def test_no_credentials_is_one_sentence_and_exit_1(stack, monkeypatch, tmp_path, capsys):
+def _without_credentials(monkeypatch, tmp_path) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
+
+def test_no_credentials_for_aws_says_how_to_sign_in(stack, monkeypatch, tmp_path, capsys):
+    _without_credentials(monkeypatch, tmp_path)
+
+    code = main(["--outputs-file", str(stack.outputs_file)], environ={}, out=io.StringIO())
+
+    assert code == 1
+    assert "No AWS credentials were found; sign in" in capsys.readouterr().err
+
+
+def test_no_credentials_for_an_emulator_says_any_will_do(stack, monkeypatch, tmp_path, capsys):
+    _without_credentials(monkeypatch, tmp_path)
+
     code, _ = _seed(stack)
 
     assert code == 1
-    assert "No AWS credentials were found" in capsys.readouterr().err
+    assert "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to a dummy" in capsys.readouterr().err
 
 
 def test_an_unreachable_endpoint_is_named(stack, monkeypatch, capsys):

@@ -68,6 +68,11 @@ def test_a_failing_pulumi_command_is_reported_with_its_own_error(standin_pulumi)
         stack_outputs.from_stack("broken", PROJECT_DIR)
 
 
+def test_output_that_is_not_json_is_reported_without_a_traceback(standin_pulumi):
+    with pytest.raises(SeedingError, match=r"printed something that is not JSON"):
+        stack_outputs.from_stack("garbled", PROJECT_DIR)
+
+
 def test_without_the_pulumi_cli_the_error_points_to_outputs_file(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
 
