@@ -25,3 +25,4 @@ seed-local: $(BIN)/.installed
 
 benchmark: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.seed_writer
+	$(BIN)/python -m benchmarks.stream_event_requests

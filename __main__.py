@@ -5,6 +5,7 @@ import pulumi_aws as aws
 
 import settings
 from components.data import Data
+from components.events import StreamEvents
 
 config = settings.load()
 
@@ -21,8 +22,17 @@ in_account = pulumi.ResourceOptions(providers={"aws": provider})
 caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider))
 
 data = Data("data", protect=config.protect, opts=in_account)
+stream_events = StreamEvents(
+    "stream-events",
+    channels_table=data.channels_table,
+    streams_table=data.streams_table,
+    log_retention_days=config.log_retention_days,
+    opts=in_account,
+)
 
 pulumi.export("region", config.region)
 pulumi.export("accountId", caller.account_id)
 pulumi.export("channelsTableName", data.channels_table.name)
 pulumi.export("streamsTableName", data.streams_table.name)
+pulumi.export("streamEventsFunctionName", stream_events.function.name)
+pulumi.export("streamEventsDeadLetterQueueUrl", stream_events.dead_letter_queue.url)

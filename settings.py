@@ -5,6 +5,13 @@ from dataclasses import dataclass
 import pulumi
 
 
+# The retention periods CloudWatch Logs accepts.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)  # fmt: skip
+
+
 class ConfigError(pulumi.RunError):
     """A stack setting is missing or holds a value the program cannot use."""
 
@@ -18,6 +25,7 @@ class Settings:
     region: str
     profile: str | None
     protect: bool
+    log_retention_days: int
 
 
 class _Reader:
@@ -47,6 +55,19 @@ class _Reader:
             raise self._fail(key, "is not set", example)
         return value
 
+    def choice(self, key: str, default: int, allowed: tuple[int, ...]) -> int:
+        raw = self._config.get(key)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = None
+        if value not in allowed:
+            listed = ", ".join(map(str, allowed))
+            raise self._fail(key, f"must be one of {listed}, not {raw!r}", str(default))
+        return value
+
     def flag(self, key: str, default: bool) -> bool:
         raw = self._config.get(key)
         if raw is None:
@@ -67,4 +88,5 @@ def load() -> Settings:
         region=aws.required_text("region", example="us-west-2"),
         profile=aws.text("profile", example="my-profile"),
         protect=ugc.flag("protect", default=False),
+        log_retention_days=ugc.choice("logRetentionDays", 14, LOG_RETENTION_DAYS),
     )

@@ -69,9 +69,23 @@ class ProgramRun:
         return [r for r in self.resources if r.parent == parent.urn]
 
 
+REGION = "us-west-2"
+
+# How AWS spells the ARN of each resource type the program declares: service, then resource.
+_ARN_SHAPES = {
+    "aws:dynamodb/table:Table": ("dynamodb", "table/{}"),
+    "aws:lambda/function:Function": ("lambda", "function:{}"),
+    "aws:sqs/queue:Queue": ("sqs", "{}"),
+    "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:{}"),
+    "aws:cloudwatch/eventRule:EventRule": ("events", "rule/{}"),
+    "aws:iam/role:Role": ("iam", "role/{}"),
+}
+
+
 def _fake_arn(type_: str, name: str) -> str:
-    service = type_.split(":")[1].split("/")[0]
-    return f"arn:aws:{service}:us-west-2:{ACCOUNT_ID}:{name}"
+    service, resource = _ARN_SHAPES.get(type_, (type_.split(":")[1].split("/")[0], "{}"))
+    region = "" if service == "iam" else REGION
+    return f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{resource.format(name)}"
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -82,6 +96,8 @@ class _Mocks(pulumi.runtime.Mocks):
         physical = state.get("name") or f"{args.name}-0000000"
         state.setdefault("name", physical)
         state.setdefault("arn", _fake_arn(args.typ, physical))
+        if args.typ == "aws:sqs/queue:Queue":
+            state.setdefault("url", f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{physical}")
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
