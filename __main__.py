@@ -4,8 +4,10 @@ import pulumi
 import pulumi_aws as aws
 
 import settings
+from components.cleanup import Cleanup, Job
 from components.data import Data
 from components.events import StreamEvents
+from components.identity import Identity
 
 config = settings.load()
 
@@ -22,10 +24,25 @@ in_account = pulumi.ResourceOptions(providers={"aws": provider})
 caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider))
 
 data = Data("data", protect=config.protect, opts=in_account)
+identity = Identity("identity", protect=config.protect, opts=in_account)
 stream_events = StreamEvents(
     "stream-events",
     channels_table=data.channels_table,
     streams_table=data.streams_table,
+    log_retention_days=config.log_retention_days,
+    opts=in_account,
+)
+Cleanup(
+    "cleanup",
+    channels_table=data.channels_table,
+    user_pool=identity.user_pool,
+    region=config.region,
+    account_id=caller.account_id,
+    project_tag=config.project_tag,
+    unconfirmed_users=Job(
+        config.unconfirmed_users_schedule, config.unconfirmed_users_max_age_hours
+    ),
+    idle_stages=Job(config.idle_stages_schedule, config.idle_stages_max_age_minutes),
     log_retention_days=config.log_retention_days,
     opts=in_account,
 )
@@ -34,5 +51,8 @@ pulumi.export("region", config.region)
 pulumi.export("accountId", caller.account_id)
 pulumi.export("channelsTableName", data.channels_table.name)
 pulumi.export("streamsTableName", data.streams_table.name)
+pulumi.export("userPoolId", identity.user_pool.id)
+pulumi.export("userPoolClientId", identity.client.id)
+pulumi.export("projectTag", config.project_tag)
 pulumi.export("streamEventsFunctionName", stream_events.function.name)
 pulumi.export("streamEventsDeadLetterQueueUrl", stream_events.dead_letter_queue.url)

@@ -1,49 +1,18 @@
 """IVS stream events: an EventBridge rule, the handler that keeps the streams table true, a DLQ."""
 
 import json
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
-HANDLERS_DIR = Path(__file__).resolve().parent.parent / "handlers"
-RUNTIME = "python3.14"
+from components.handler_function import HandlerFunction, policy_document
+
 STREAM_EVENT_TYPES = ["IVS Stream State Change", "IVS Stream Health Change", "IVS Limit Breach"]
 
 # An event that still fails after these retries lands in the dead-letter queue.
 DELIVERY_RETRIES = 10
 FUNCTION_RETRIES = 2
 MAX_EVENT_AGE_SECONDS = 6 * 3600
-
-
-def handlers_archive() -> pulumi.AssetArchive:
-    """The `handlers` package alone, file by file, so the archive changes only with the code."""
-    return pulumi.AssetArchive(
-        {
-            f"handlers/{path.name}": pulumi.FileAsset(str(path))
-            for path in sorted(HANDLERS_DIR.glob("*.py"))
-        }
-    )
-
-
-def lambda_trust_policy() -> str:
-    """The trust policy that lets Lambda assume a function's role."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    )
-
-
-def _policy(statements: list[dict]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 class StreamEvents(pulumi.ComponentResource):
@@ -71,91 +40,57 @@ class StreamEvents(pulumi.ComponentResource):
             sqs_managed_sse_enabled=True,
             opts=child,
         )
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", retention_in_days=log_retention_days, opts=child
+        # Exactly the calls handlers/stream_events.py makes; a transaction is authorised by
+        # the UpdateItem permissions of the rows it writes.
+        statements = pulumi.Output.all(
+            channels=channels_table.arn, streams=streams_table.arn, dlq=self.dead_letter_queue.arn
+        ).apply(
+            lambda arns: [
+                {
+                    "Sid": "FindChannelOwner",
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:Query"],
+                    "Resource": [f"{arns['channels']}/index/channelArnIndex"],
+                },
+                {
+                    "Sid": "SerializeSessionCreations",
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                    "Resource": [arns["channels"]],
+                },
+                {
+                    "Sid": "KeepSessionState",
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                    "Resource": [arns["streams"]],
+                },
+                {
+                    "Sid": "FindNeighbourSessions",
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:Query"],
+                    "Resource": [f"{arns['streams']}/index/startTimeIndex"],
+                },
+                {
+                    "Sid": "DeadLetterFailedEvents",
+                    "Effect": "Allow",
+                    "Action": ["sqs:SendMessage"],
+                    "Resource": [arns["dlq"]],
+                },
+            ]
         )
-
-        self.role = aws.iam.Role(
-            f"{name}-role", assume_role_policy=lambda_trust_policy(), opts=child
-        )
-        # Exactly the calls handlers/stream_events.py makes; transactions are authorised per
-        # contained UpdateItem.
-        self.role_policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=self.role.id,
-            policy=pulumi.Output.all(
-                channels=channels_table.arn,
-                streams=streams_table.arn,
-                logs=self.log_group.arn,
-                dlq=self.dead_letter_queue.arn,
-            ).apply(
-                lambda arns: _policy(
-                    [
-                        {
-                            "Sid": "FindChannelOwner",
-                            "Effect": "Allow",
-                            "Action": ["dynamodb:Query"],
-                            "Resource": [f"{arns['channels']}/index/channelArnIndex"],
-                        },
-                        {
-                            "Sid": "SerializeSessionCreations",
-                            "Effect": "Allow",
-                            "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-                            "Resource": [arns["channels"]],
-                        },
-                        {
-                            "Sid": "KeepSessionState",
-                            "Effect": "Allow",
-                            "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-                            "Resource": [arns["streams"]],
-                        },
-                        {
-                            "Sid": "FindNeighbourSessions",
-                            "Effect": "Allow",
-                            "Action": ["dynamodb:Query"],
-                            "Resource": [f"{arns['streams']}/index/startTimeIndex"],
-                        },
-                        {
-                            "Sid": "WriteLogs",
-                            "Effect": "Allow",
-                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                            "Resource": [f"{arns['logs']}:*"],
-                        },
-                        {
-                            "Sid": "DeadLetterFailedEvents",
-                            "Effect": "Allow",
-                            "Action": ["sqs:SendMessage"],
-                            "Resource": [arns["dlq"]],
-                        },
-                    ]
-                )
-            ),
+        self.handler = HandlerFunction(
+            f"{name}-handler",
+            handler="handlers.stream_events.handler",
+            statements=statements,
+            environment={
+                "CHANNELS_TABLE_NAME": channels_table.name,
+                "STREAM_TABLE_NAME": streams_table.name,
+            },
+            log_retention_days=log_retention_days,
+            timeout_seconds=30,
             opts=child,
         )
-
-        self.function = aws.lambda_.Function(
-            f"{name}-handler",
-            runtime=RUNTIME,
-            architectures=["arm64"],
-            handler="handlers.stream_events.handler",
-            code=handlers_archive(),
-            role=self.role.arn,
-            memory_size=256,
-            timeout=30,
-            environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables={
-                    "CHANNELS_TABLE_NAME": channels_table.name,
-                    "STREAM_TABLE_NAME": streams_table.name,
-                }
-            ),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="JSON",
-                log_group=self.log_group.name,
-                application_log_level="INFO",
-                system_log_level="WARN",
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role_policy]),
-        )
+        self.function = self.handler.function
         self.invoke_config = aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-retries",
             function_name=self.function.name,
@@ -203,7 +138,7 @@ class StreamEvents(pulumi.ComponentResource):
             f"{name}-dlq-policy",
             queue_url=self.dead_letter_queue.url,
             policy=pulumi.Output.all(queue=self.dead_letter_queue.arn, rule=self.rule.arn).apply(
-                lambda arns: _policy(
+                lambda arns: policy_document(
                     [
                         {
                             "Sid": "UndeliveredStreamEvents",

@@ -34,6 +34,7 @@ class Declared:
 
     type: str
     name: str
+    id: str
     urn: str
     parent: str
     inputs: dict[str, Any]
@@ -79,6 +80,7 @@ _ARN_SHAPES = {
     "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:{}"),
     "aws:cloudwatch/eventRule:EventRule": ("events", "rule/{}"),
     "aws:iam/role:Role": ("iam", "role/{}"),
+    "aws:cognito/userPool:UserPool": ("cognito-idp", "userpool/{}"),
 }
 
 
@@ -128,6 +130,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 Declared(
                     type=request.type,
                     name=request.name,
+                    id=response.id,
                     urn=response.urn,
                     parent=request.parent,
                     inputs=inputs,

@@ -30,7 +30,7 @@ def _json_input(program, name: str, key: str):
 
 
 def _grants(program) -> set[tuple[str, str]]:
-    policy = _json_input(program, "stream-events-policy", "policy")
+    policy = _json_input(program, "stream-events-handler-policy", "policy")
     return {
         (action, resource)
         for statement in policy["Statement"]
@@ -91,7 +91,7 @@ def test_rule_pattern_in_eventbridge_matches_the_session_and_rejects_foreign_eve
 def test_target_retries_delivery_then_dead_letters_and_only_this_rule_may_invoke(dev_program):
     target = dev_program.named("stream-events-target").inputs
     permission = dev_program.named("stream-events-invoke").inputs
-    function = dev_program.named("stream-events-handler").state
+    function = dev_program.named("stream-events-handler-function").state
     rule = dev_program.named("stream-events-rule").state
     queue = dev_program.named("stream-events-dlq").state
 
@@ -111,7 +111,9 @@ def test_handler_failures_are_retried_then_sent_to_the_dead_letter_queue(dev_pro
     config = dev_program.named("stream-events-retries").inputs
     queue = dev_program.named("stream-events-dlq").state
 
-    assert config["functionName"] == dev_program.named("stream-events-handler").state["name"]
+    assert (
+        config["functionName"] == dev_program.named("stream-events-handler-function").state["name"]
+    )
     assert config["maximumRetryAttempts"] == 2
     assert config["destinationConfig"] == {"onFailure": {"destination": queue["arn"]}}
     assert ("sqs:SendMessage", queue["arn"]) in _grants(dev_program)
@@ -130,7 +132,7 @@ def test_dead_letter_queue_takes_undelivered_events_from_this_rule_only(dev_prog
 def test_function_runs_a_current_python_from_the_handlers_package_with_the_table_names(
     dev_program,
 ):
-    function = dev_program.named("stream-events-handler").inputs
+    function = dev_program.named("stream-events-handler-function").inputs
 
     assert function["runtime"] == "python3.14"
     assert function["handler"] == "handlers.stream_events.handler"
@@ -145,8 +147,8 @@ def test_function_runs_a_current_python_from_the_handlers_package_with_the_table
 @pytest.mark.parametrize(("stack", "days"), [("dev", 14), ("prod", 90)])
 def test_function_logs_to_its_own_group_kept_as_long_as_the_stack_says(stack, days):
     program = run_program(stack)
-    logs = program.named("stream-events-logs")
-    function = program.named("stream-events-handler").inputs
+    logs = program.named("stream-events-handler-logs")
+    function = program.named("stream-events-handler-function").inputs
 
     assert logs.inputs["retentionInDays"] == days
     assert function["loggingConfig"]["logGroup"] == logs.state["name"]
@@ -207,7 +209,7 @@ def test_policy_grants_exactly_the_table_calls_the_handler_makes(stack, dev_prog
 
 
 def _unpack_archive(program, into: Path) -> Path:
-    archive = program.named("stream-events-handler").inputs["code"]
+    archive = program.named("stream-events-handler-function").inputs["code"]
     for name, asset in archive.assets.items():
         target = into / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -216,7 +218,7 @@ def _unpack_archive(program, into: Path) -> Path:
 
 
 def test_archive_holds_only_the_handlers_package(dev_program, tmp_path):
-    archive = dev_program.named("stream-events-handler").inputs["code"]
+    archive = dev_program.named("stream-events-handler-function").inputs["code"]
 
     assert sorted(archive.assets) == sorted(
         f"handlers/{p.name}" for p in (Path(__file__).parent.parent / "handlers").glob("*.py")
@@ -268,7 +270,9 @@ def test_handler_runs_with_exactly_the_environment_the_component_declares(
     stack, dev_program, tmp_path
 ):
     root = str(_unpack_archive(dev_program, tmp_path))
-    declared = dev_program.named("stream-events-handler").inputs["environment"]["variables"]
+    declared = dev_program.named("stream-events-handler-function").inputs["environment"][
+        "variables"
+    ]
     event = load_event(FIXTURE_SESSION[0])
     stack.client.put_item(
         TableName=stack.channels_table,
