@@ -8,6 +8,8 @@ from components.cleanup import Cleanup, Job
 from components.data import Data
 from components.events import StreamEvents
 from components.identity import Identity
+from components.network import Network
+from components.service import ApiService
 
 config = settings.load()
 
@@ -46,6 +48,26 @@ Cleanup(
     log_retention_days=config.log_retention_days,
     opts=in_account,
 )
+network = Network(
+    "network",
+    availability_zones=config.service.availability_zones,
+    nat_gateways=config.service.nat_gateways,
+    opts=in_account,
+)
+api = ApiService(
+    "api",
+    network=network,
+    settings=config.service,
+    channels_table=data.channels_table,
+    streams_table=data.streams_table,
+    user_pool=identity.user_pool,
+    user_pool_client=identity.client,
+    project_tag=config.project_tag,
+    region=config.region,
+    account_id=caller.account_id,
+    log_retention_days=config.log_retention_days,
+    opts=in_account,
+)
 
 pulumi.export("region", config.region)
 pulumi.export("accountId", caller.account_id)
@@ -54,5 +76,9 @@ pulumi.export("streamsTableName", data.streams_table.name)
 pulumi.export("userPoolId", identity.user_pool.id)
 pulumi.export("userPoolClientId", identity.client.id)
 pulumi.export("projectTag", config.project_tag)
+pulumi.export("apiUrl", api.url)
+pulumi.export("clusterName", api.cluster.name)
+pulumi.export("serviceName", api.service_name)
+pulumi.export("loadBalancerDnsName", api.load_balancer.dns_name)
 pulumi.export("streamEventsFunctionName", stream_events.function.name)
 pulumi.export("streamEventsDeadLetterQueueUrl", stream_events.dead_letter_queue.url)

@@ -100,6 +100,12 @@ class _Mocks(pulumi.runtime.Mocks):
         state.setdefault("arn", _fake_arn(args.typ, physical))
         if args.typ == "aws:sqs/queue:Queue":
             state.setdefault("url", f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{physical}")
+        if args.typ == "aws:lb/loadBalancer:LoadBalancer":
+            state.setdefault("dnsName", f"{physical}.{REGION}.elb.amazonaws.com")
+        if args.typ == "awsx:ecr:Repository":
+            state.setdefault("url", f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/{physical}")
+        if args.typ == "awsx:ecr:Image":
+            state.setdefault("imageUri", f"{args.inputs.get('repositoryUrl')}:built")
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -110,6 +116,9 @@ class _Mocks(pulumi.runtime.Mocks):
                 "id": ACCOUNT_ID,
                 "userId": "AIDAMOCK",
             }
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{REGION}{letter}" for letter in "abcd"]
+            return {"id": REGION, "names": names, "zoneIds": [f"usw2-az{n}" for n in range(1, 5)]}
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": "us-west-2", "region": "us-west-2", "id": "us-west-2"}
         return {}
@@ -163,17 +172,27 @@ def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
     return config
 
 
+# The image is environment-specific and left out of the stack files; a run under mocks
+# declares nothing that pulls it.
+STAND_IN_IMAGE = {"ugc:apiImage": "registry.invalid/ugc-api:mocks"}
+
+
 def run_program(
     stack: str = "dev",
     overrides: dict[str, str | None] | None = None,
     project_dir: Path = PROJECT_DIR,
+    secret_keys: tuple[str, ...] = (),
 ) -> ProgramRun:
     """Run `__main__.py` for a stack under mocks.
 
     Args:
         overrides: configuration to set on top of the stack's file (`None` removes a key).
+            A stack without an API image gets a stand-in one, unless overrides remove it.
+        secret_keys: configuration keys to treat as set with `pulumi config set --secret`.
     """
     config = stack_config(stack, project_dir)
+    if "ugc:apiImage" not in config and "ugc:apiBuildContext" not in config:
+        config.update(STAND_IN_IMAGE)
     for key, value in (overrides or {}).items():
         if value is None:
             config.pop(key, None)
@@ -187,7 +206,7 @@ def run_program(
     monitor = _RecordingMonitor(mocks)
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config(config)
+    pulumi.runtime.set_all_config(config, list(secret_keys))
     pulumi_settings.SETTINGS.rpc_manager.clear()
     outputs: dict[str, Any] = {}
 
