@@ -44,6 +44,8 @@ class Declared:
     provider: str
     custom: bool
     transforms: list = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    providers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -149,6 +151,10 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     provider=request.provider,
                     custom=bool(request.custom),
                     transforms=pulumi_mocks._resolve_callbacks(request.transforms),
+                    providers=dict(request.providers),
+                    property_dependencies={
+                        name: list(deps.urns) for name, deps in request.propertyDependencies.items()
+                    },
                 )
             )
         return response
