@@ -22,15 +22,8 @@ from seeding.schema import SESSION_KEY
 from seeding.writer import BatchWriter, Change
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "tests" / "events"
-SESSION_EVENTS = [
-    "01-session-created",
-    "02-stream-start",
-    "03-starvation-start",
-    "04-starvation-end",
-    "05-limit-breach",
-    "06-session-ended",
-    "07-stream-end",
-]
+# One session's events as IVS sends them, numbered in the order it sent them.
+SESSION_EVENTS = sorted(path.stem for path in EVENTS_DIR.glob("0*.json"))
 
 
 def _past_sessions(channel_arn: str, count: int) -> list[dict]:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.handler_function import HandlerFunction
+from components.handler_function import HandlerFunction, allow
 
 # A scheduled run that cannot be delivered is tried again for a while, then skipped: the
 # next run covers the same ground.
@@ -49,18 +49,12 @@ class Cleanup(pulumi.ComponentResource):
 
         users_statements = pulumi.Output.all(pool=user_pool.arn, channels=channels_table.arn).apply(
             lambda arns: [
-                {
-                    "Sid": "FindAndRemoveUnconfirmedUsers",
-                    "Effect": "Allow",
-                    "Action": ["cognito-idp:ListUsers", "cognito-idp:AdminDeleteUser"],
-                    "Resource": [arns["pool"]],
-                },
-                {
-                    "Sid": "RemoveTheirChannelRows",
-                    "Effect": "Allow",
-                    "Action": ["dynamodb:DeleteItem"],
-                    "Resource": [arns["channels"]],
-                },
+                allow(
+                    "FindAndRemoveUnconfirmedUsers",
+                    ["cognito-idp:ListUsers", "cognito-idp:AdminDeleteUser"],
+                    [arns["pool"]],
+                ),
+                allow("RemoveTheirChannelRows", ["dynamodb:DeleteItem"], [arns["channels"]]),
             ]
         )
         # Ten deletions a second with four workers: 15 minutes covers about 9,000 users; the
@@ -84,31 +78,19 @@ class Cleanup(pulumi.ComponentResource):
             channels=channels_table.arn, account=account_id
         ).apply(
             lambda values: [
-                {
-                    # ListStages has no resource-level permissions: AWS accepts only "*".
-                    "Sid": "ListStages",
-                    "Effect": "Allow",
-                    "Action": ["ivs:ListStages"],
-                    "Resource": ["*"],
-                },
-                {
-                    "Sid": "DeleteStagesOfThisAccountAndRegion",
-                    "Effect": "Allow",
-                    "Action": ["ivs:DeleteStage"],
-                    "Resource": [f"arn:aws:ivs:{region}:{values['account']}:stage/*"],
-                },
-                {
-                    "Sid": "FindStageOwners",
-                    "Effect": "Allow",
-                    "Action": ["dynamodb:Query"],
-                    "Resource": [f"{values['channels']}/index/channelArnIndex"],
-                },
-                {
-                    "Sid": "ForgetDeletedStages",
-                    "Effect": "Allow",
-                    "Action": ["dynamodb:UpdateItem"],
-                    "Resource": [values["channels"]],
-                },
+                # ListStages has no resource-level permissions: AWS accepts only "*".
+                allow("ListStages", ["ivs:ListStages"], ["*"]),
+                allow(
+                    "DeleteStagesOfThisAccountAndRegion",
+                    ["ivs:DeleteStage"],
+                    [f"arn:aws:ivs:{region}:{values['account']}:stage/*"],
+                ),
+                allow(
+                    "FindStageOwners",
+                    ["dynamodb:Query"],
+                    [f"{values['channels']}/index/channelArnIndex"],
+                ),
+                allow("ForgetDeletedStages", ["dynamodb:UpdateItem"], [values["channels"]]),
             ]
         )
         # Five deletions a second: 10 minutes covers about 3,000 stages.

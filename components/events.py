@@ -5,7 +5,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from components.handler_function import HandlerFunction, policy_document
+from components.handler_function import HandlerFunction, allow, policy_document
 
 STREAM_EVENT_TYPES = ["IVS Stream State Change", "IVS Stream Health Change", "IVS Limit Breach"]
 
@@ -46,36 +46,27 @@ class StreamEvents(pulumi.ComponentResource):
             channels=channels_table.arn, streams=streams_table.arn, dlq=self.dead_letter_queue.arn
         ).apply(
             lambda arns: [
-                {
-                    "Sid": "FindChannelOwner",
-                    "Effect": "Allow",
-                    "Action": ["dynamodb:Query"],
-                    "Resource": [f"{arns['channels']}/index/channelArnIndex"],
-                },
-                {
-                    "Sid": "SerializeSessionCreations",
-                    "Effect": "Allow",
-                    "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-                    "Resource": [arns["channels"]],
-                },
-                {
-                    "Sid": "KeepSessionState",
-                    "Effect": "Allow",
-                    "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-                    "Resource": [arns["streams"]],
-                },
-                {
-                    "Sid": "FindNeighbourSessions",
-                    "Effect": "Allow",
-                    "Action": ["dynamodb:Query"],
-                    "Resource": [f"{arns['streams']}/index/startTimeIndex"],
-                },
-                {
-                    "Sid": "DeadLetterFailedEvents",
-                    "Effect": "Allow",
-                    "Action": ["sqs:SendMessage"],
-                    "Resource": [arns["dlq"]],
-                },
+                allow(
+                    "FindChannelOwner",
+                    ["dynamodb:Query"],
+                    [f"{arns['channels']}/index/channelArnIndex"],
+                ),
+                allow(
+                    "SerializeSessionCreations",
+                    ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                    [arns["channels"]],
+                ),
+                allow(
+                    "KeepSessionState",
+                    ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                    [arns["streams"]],
+                ),
+                allow(
+                    "FindNeighbourSessions",
+                    ["dynamodb:Query"],
+                    [f"{arns['streams']}/index/startTimeIndex"],
+                ),
+                allow("DeadLetterFailedEvents", ["sqs:SendMessage"], [arns["dlq"]]),
             ]
         )
         self.handler = HandlerFunction(

@@ -20,6 +20,11 @@ def handlers_archive() -> pulumi.AssetArchive:
     )
 
 
+def allow(sid: str, actions: list[str], resources: list[str]) -> dict:
+    """An IAM statement allowing `actions` on `resources`."""
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+
+
 def policy_document(statements: list[dict]) -> str:
     """An IAM policy document holding `statements`."""
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
@@ -71,12 +76,11 @@ class HandlerFunction(pulumi.ComponentResource):
                 lambda args: policy_document(
                     [
                         *args[1],
-                        {
-                            "Sid": "WriteLogs",
-                            "Effect": "Allow",
-                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                            "Resource": [f"{args[0]}:*"],
-                        },
+                        allow(
+                            "WriteLogs",
+                            ["logs:CreateLogStream", "logs:PutLogEvents"],
+                            [f"{args[0]}:*"],
+                        ),
                     ]
                 )
             ),

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_awsx as awsx
 
-from components.handler_function import policy_document
+from components.handler_function import allow, policy_document
 from components.network import Network
 from settings import ServiceSettings
 
@@ -343,12 +343,11 @@ class ApiService(pulumi.ComponentResource):
                 role=role.id,
                 policy=policy_document(
                     [
-                        {
-                            "Sid": "ReadApiSecrets",
-                            "Effect": "Allow",
-                            "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameters"],
-                            "Resource": resources,
-                        }
+                        allow(
+                            "ReadApiSecrets",
+                            ["secretsmanager:GetSecretValue", "ssm:GetParameters"],
+                            resources,
+                        )
                     ]
                 ),
                 opts=child,
@@ -375,10 +374,9 @@ def _task_statements(region: str, tables: list[str], pool: str, account: str) ->
     """What the API itself calls, on this account's and region's resources."""
     ivs = f"arn:aws:ivs:{region}:{account}"
     return [
-        {
-            "Sid": "ReadAndWriteTables",
-            "Effect": "Allow",
-            "Action": [
+        allow(
+            "ReadAndWriteTables",
+            [
                 "dynamodb:BatchGetItem",
                 "dynamodb:BatchWriteItem",
                 "dynamodb:ConditionCheckItem",
@@ -389,24 +387,22 @@ def _task_statements(region: str, tables: list[str], pool: str, account: str) ->
                 "dynamodb:Scan",
                 "dynamodb:UpdateItem",
             ],
-            "Resource": [arn for table in tables for arn in (table, f"{table}/index/*")],
-        },
-        {
-            "Sid": "ManageUsers",
-            "Effect": "Allow",
-            "Action": [
+            [arn for table in tables for arn in (table, f"{table}/index/*")],
+        ),
+        allow(
+            "ManageUsers",
+            [
                 "cognito-idp:AdminDeleteUser",
                 "cognito-idp:AdminDisableUser",
                 "cognito-idp:AdminGetUser",
                 "cognito-idp:AdminUpdateUserAttributes",
                 "cognito-idp:ForgotPassword",
             ],
-            "Resource": [pool],
-        },
-        {
-            "Sid": "ManageChannels",
-            "Effect": "Allow",
-            "Action": [
+            [pool],
+        ),
+        allow(
+            "ManageChannels",
+            [
                 "ivs:CreateChannel",
                 "ivs:CreateStreamKey",
                 "ivs:DeleteChannel",
@@ -416,12 +412,11 @@ def _task_statements(region: str, tables: list[str], pool: str, account: str) ->
                 "ivs:StopStream",
                 "ivs:TagResource",
             ],
-            "Resource": [f"{ivs}:channel/*", f"{ivs}:stream-key/*"],
-        },
-        {
-            "Sid": "ManageStages",
-            "Effect": "Allow",
-            "Action": [
+            [f"{ivs}:channel/*", f"{ivs}:stream-key/*"],
+        ),
+        allow(
+            "ManageStages",
+            [
                 "ivs:CreateParticipantToken",
                 "ivs:CreateStage",
                 "ivs:DeleteStage",
@@ -429,12 +424,11 @@ def _task_statements(region: str, tables: list[str], pool: str, account: str) ->
                 "ivs:GetStage",
                 "ivs:TagResource",
             ],
-            "Resource": [f"{ivs}:stage/*"],
-        },
-        {
-            "Sid": "ManageChatRooms",
-            "Effect": "Allow",
-            "Action": [
+            [f"{ivs}:stage/*"],
+        ),
+        allow(
+            "ManageChatRooms",
+            [
                 "ivschat:CreateChatToken",
                 "ivschat:CreateRoom",
                 "ivschat:DeleteMessage",
@@ -443,13 +437,8 @@ def _task_statements(region: str, tables: list[str], pool: str, account: str) ->
                 "ivschat:SendEvent",
                 "ivschat:TagResource",
             ],
-            "Resource": [f"arn:aws:ivschat:{region}:{account}:room/*"],
-        },
-        {
-            # GetMetricData has no resource-level permissions: AWS accepts only "*".
-            "Sid": "ReadStreamMetrics",
-            "Effect": "Allow",
-            "Action": ["cloudwatch:GetMetricData"],
-            "Resource": ["*"],
-        },
+            [f"arn:aws:ivschat:{region}:{account}:room/*"],
+        ),
+        # GetMetricData has no resource-level permissions: AWS accepts only "*".
+        allow("ReadStreamMetrics", ["cloudwatch:GetMetricData"], ["*"]),
     ]

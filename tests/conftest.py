@@ -18,6 +18,14 @@ TESTS_DIR = Path(__file__).resolve().parent
 EVENTS_DIR = TESTS_DIR / "events"
 EXAMPLE_SEED_FILE = PROJECT_DIR / "examples" / "seed.example.json"
 STANDINS_DIR = TESTS_DIR / "standins"
+# What the Lambda runtime puts in every function's environment (the credentials are moto's).
+LAMBDA_PROVIDED = {
+    "AWS_REGION": "us-west-2",
+    "AWS_DEFAULT_REGION": "us-west-2",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
 
 
 @pytest.fixture(scope="session")

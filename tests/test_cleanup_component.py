@@ -11,15 +11,9 @@ from botocore.stub import Stubber
 from emulator.program import run_program
 from handlers import cleanup_idle_stages, cleanup_unconfirmed_users
 from settings import ConfigError
+from tests.conftest import LAMBDA_PROVIDED
 
 JOBS = ("unconfirmed-users", "idle-stages")
-LAMBDA_PROVIDED = {
-    "AWS_REGION": "us-west-2",
-    "AWS_DEFAULT_REGION": "us-west-2",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
 
 
 def _environment(program, job: str) -> dict:
@@ -169,19 +163,20 @@ def test_unconfirmed_users_handler_runs_with_exactly_the_declared_environment(
     assert result == {"found": 0, "deleted": 0, "failed": 0}
 
 
-def test_idle_stages_handler_runs_with_exactly_the_declared_environment(
-    stack, dev_program, monkeypatch
-):
-    declared = _environment(dev_program, "idle-stages")
-    created = int((datetime.now(UTC) - timedelta(days=1)).timestamp() * 1000)
+def _stubbed_stages(monkeypatch, delete_fails: bool) -> Stubber:
+    """The idle stages handler's IVS real-time client, stubbed with one day-old idle stage."""
     arn = "arn:aws:ivs:us-west-2:123456789012:stage/idle"
+    created = int((datetime.now(UTC) - timedelta(days=1)).timestamp() * 1000)
     ivs = boto3.client("ivs-realtime", region_name="us-west-2")
     stubber = Stubber(ivs)
     stubber.add_response(
         "list_stages",
         {"stages": [{"arn": arn, "tags": {"project": "ugc-dev", "creationDate": str(created)}}]},
     )
-    stubber.add_response("delete_stage", {}, {"arn": arn})
+    if delete_fails:
+        stubber.add_client_error("delete_stage", "ConflictException", http_status_code=409)
+    else:
+        stubber.add_response("delete_stage", {}, {"arn": arn})
     real_client = boto3.client
     monkeypatch.setattr(
         cleanup_idle_stages.boto3,
@@ -190,6 +185,14 @@ def test_idle_stages_handler_runs_with_exactly_the_declared_environment(
             ivs if service == "ivs-realtime" else real_client(service, **kwargs)
         ),
     )
+    return stubber
+
+
+def test_idle_stages_handler_runs_with_exactly_the_declared_environment(
+    stack, dev_program, monkeypatch
+):
+    stubber = _stubbed_stages(monkeypatch, delete_fails=False)
+    declared = _environment(dev_program, "idle-stages")
     _only(monkeypatch, {**declared, **LAMBDA_PROVIDED, "AWS_ENDPOINT_URL": stack.endpoint_url})
 
     with stubber:
@@ -199,31 +202,9 @@ def test_idle_stages_handler_runs_with_exactly_the_declared_environment(
 
 
 def test_a_run_with_failures_fails_so_the_next_run_retries(stack, dev_program, monkeypatch):
-    arn = "arn:aws:ivs:us-west-2:123456789012:stage/stuck"
-    created = int((datetime.now(UTC) - timedelta(days=1)).timestamp() * 1000)
-    ivs = boto3.client("ivs-realtime", region_name="us-west-2")
-    stubber = Stubber(ivs)
-    stubber.add_response(
-        "list_stages",
-        {"stages": [{"arn": arn, "tags": {"project": "ugc-dev", "creationDate": str(created)}}]},
-    )
-    stubber.add_client_error("delete_stage", "ConflictException", http_status_code=409)
-    real_client = boto3.client
-    monkeypatch.setattr(
-        cleanup_idle_stages.boto3,
-        "client",
-        lambda service, **kwargs: (
-            ivs if service == "ivs-realtime" else real_client(service, **kwargs)
-        ),
-    )
-    _only(
-        monkeypatch,
-        {
-            **_environment(dev_program, "idle-stages"),
-            **LAMBDA_PROVIDED,
-            "AWS_ENDPOINT_URL": stack.endpoint_url,
-        },
-    )
+    stubber = _stubbed_stages(monkeypatch, delete_fails=True)
+    declared = _environment(dev_program, "idle-stages")
+    _only(monkeypatch, {**declared, **LAMBDA_PROVIDED, "AWS_ENDPOINT_URL": stack.endpoint_url})
 
     with stubber, pytest.raises(RuntimeError, match="1 of 1 idle stages could not be deleted"):
         cleanup_idle_stages.handler({}, None)

@@ -11,16 +11,8 @@ import pytest
 
 from emulator.program import run_program
 from settings import ConfigError
-from tests.conftest import FIXTURE_SESSION, FOREIGN_EVENTS, load_event
+from tests.conftest import FIXTURE_SESSION, FOREIGN_EVENTS, LAMBDA_PROVIDED, load_event
 
-# What the Lambda runtime itself puts in every function's environment (credentials are moto's).
-LAMBDA_PROVIDED = {
-    "AWS_REGION": "us-west-2",
-    "AWS_DEFAULT_REGION": "us-west-2",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
 # The distributions the Lambda Python runtime ships as boto3.
 BOTO3_DISTRIBUTION = ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer", "six")
 
