@@ -26,7 +26,13 @@ in_account = pulumi.ResourceOptions(providers={"aws": provider})
 caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider))
 
 data = Data("data", protect=config.protect, opts=in_account)
-identity = Identity("identity", protect=config.protect, opts=in_account)
+identity = Identity(
+    "identity",
+    protect=config.protect,
+    email_source_arn=config.email_source_arn,
+    email_from=config.email_from,
+    opts=in_account,
+)
 stream_events = StreamEvents(
     "stream-events",
     channels_table=data.channels_table,
@@ -66,6 +72,7 @@ api = ApiService(
     region=config.region,
     account_id=caller.account_id,
     log_retention_days=config.log_retention_days,
+    protect=config.protect,
     opts=in_account,
 )
 

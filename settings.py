@@ -12,12 +12,6 @@ LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
 )  # fmt: skip
-
-
-_RATE = re.compile(r"rate\((?P<amount>\d+) (minute|hour|day)(?P<plural>s?)\)")
-_CRON = re.compile(r"cron\((?P<fields>[^()]+)\)")
-
-
 # The memory sizes (MiB) Fargate offers for each task size (CPU units).
 FARGATE_MEMORY = {
     256: (512, 1024, 2048),
@@ -42,12 +36,42 @@ API_ENVIRONMENT_NAMES = (
     "PROJECT_TAG",
     "SERVICE_NAME",
 )
-_SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|_KEY$|PRIVATE", re.IGNORECASE)
-_SECRET_REFERENCE = re.compile(
-    r"arn:aws[\w-]*:(secretsmanager:[\w-]+:\d{12}:secret:|ssm:[\w-]+:\d{12}:parameter/).+"
+
+
+def _pattern(text: str) -> re.Pattern:
+    return re.compile(text, re.ASCII)
+
+
+_REGION = _pattern(r"[a-z]{2}(-[a-z]+)+-[0-9]")
+_RATE = _pattern(r"rate\((?P<amount>[0-9]{1,5}) (minute|hour|day)(?P<plural>s?)\)")
+_CRON = _pattern(r"cron\((?P<fields>[^()]+)\)")
+# Characters each cron field may use: minutes, hours, day of month, month, day of week, year.
+_CRON_FIELDS = (
+    _pattern(r"[0-9,*/-]+"),
+    _pattern(r"[0-9,*/-]+"),
+    _pattern(r"[0-9,*/?LW-]+"),
+    _pattern(r"[0-9A-Za-z,*/-]+"),
+    _pattern(r"[0-9A-Za-z,*/?L#-]+"),
+    _pattern(r"[0-9,*/-]+"),
 )
-_IMAGE = re.compile(r"[\w.-]+(:\d+)?(/[\w.-]+)+(:[\w.-]+|@sha256:[0-9a-f]{64})?|[\w.-]+(:[\w.-]+)?")
-_CERTIFICATE = re.compile(r"arn:aws[\w-]*:acm:[\w-]+:\d{12}:certificate/[\w-]+")
+_CRON_LIMITS = ((0, 59), (0, 23), (1, 31), (1, 12), (1, 7), (1970, 2199))
+_TAG_VALUE = _pattern(r"[\w .:/=+@-]{1,256}")
+_VARIABLE = _pattern(r"[A-Za-z_][A-Za-z0-9_]*")
+_SECRET_NAME = _pattern(r"(?i)SECRET|PASSWORD|TOKEN|_KEY$|PRIVATE")
+_SECRET_REFERENCE = _pattern(
+    r"arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:|ssm:[a-z0-9-]+:[0-9]{12}:parameter/).+"
+)
+# An image reference as Docker reads it: [registry[:port]/]path[:tag][@digest].
+_IMAGE = _pattern(
+    r"(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+)
+_SES_IDENTITY = _pattern(r"arn:aws[a-z-]*:ses:(?P<region>[a-z0-9-]+):[0-9]{12}:identity/.+")
+_CERTIFICATE = _pattern(
+    r"arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[A-Za-z0-9-]+"
+)
+_ORIGIN = _pattern(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 class ConfigError(pulumi.RunError):
@@ -91,6 +115,8 @@ class Settings:
     unconfirmed_users_max_age_hours: int
     idle_stages_schedule: str
     idle_stages_max_age_minutes: int
+    email_source_arn: str | None
+    email_from: str | None
     service: ServiceSettings
 
 
@@ -101,7 +127,8 @@ class _Reader:
         self._namespace = namespace
         self._config = pulumi.Config(namespace)
 
-    def _fail(self, key: str, problem: str, example: str) -> ConfigError:
+    def fail(self, key: str, problem: str, example: str) -> ConfigError:
+        """The error for a bad value, with the command that sets a good one."""
         full = f"{self._namespace}:{key}"
         return ConfigError(
             f"Stack setting {full} {problem}; set it with `pulumi config set {full} {example}`."
@@ -112,61 +139,45 @@ class _Reader:
         if raw is None:
             return default
         if not raw.strip():
-            raise self._fail(key, "is empty", example)
+            raise self.fail(key, "is empty", example)
         return raw.strip()
 
     def required_text(self, key: str, *, example: str) -> str:
         value = self.text(key, example=example)
         if value is None:
-            raise self._fail(key, "is not set", example)
+            raise self.fail(key, "is not set", example)
+        return value
+
+    def matching(
+        self, key: str, pattern: re.Pattern, looks_like: str, example: str, default=None
+    ) -> str | None:
+        value = self.text(key, default, example=example)
+        if value is not None and not pattern.fullmatch(value):
+            raise self.fail(key, f"is not {looks_like}: {value[:100]!r}", example)
         return value
 
     def integer(self, key: str, default: int, minimum: int, maximum: int) -> int:
         raw = self._config.get(key)
         if raw is None:
             return default
-        try:
-            value = int(raw)
-        except ValueError:
-            value = None
+        text = raw.strip()
+        value = int(text) if re.fullmatch(r"-?[0-9]{1,9}", text, re.ASCII) else None
         if value is None or not minimum <= value <= maximum:
-            raise self._fail(
+            raise self.fail(
                 key,
-                f"must be a whole number from {minimum} to {maximum}, not {raw!r}",
+                f"must be a whole number from {minimum} to {maximum}, not {raw[:20]!r}",
                 str(default),
             )
         return value
-
-    def schedule(self, key: str, default: str) -> str:
-        raw = self._config.get(key)
-        if raw is None:
-            return default
-        value = raw.strip()
-        rate = _RATE.fullmatch(value)
-        if rate and int(rate["amount"]) > 0 and (rate["amount"] == "1") == (not rate["plural"]):
-            return value
-        cron = _CRON.fullmatch(value)
-        if cron and len(cron["fields"].split()) == 6 and "?" in cron["fields"].split()[2:5:2]:
-            return value
-        raise self._fail(
-            key,
-            f"is not an EventBridge schedule expression, not {raw!r} "
-            "(write rate(1 hour), rate(30 minutes) or cron(0 3 * * ? *))",
-            f"'{default}'",
-        )
 
     def choice(self, key: str, default: int, allowed: tuple[int, ...]) -> int:
         raw = self._config.get(key)
         if raw is None:
             return default
-        try:
-            value = int(raw)
-        except ValueError:
-            value = None
-        if value not in allowed:
+        if raw.strip() not in {str(value) for value in allowed}:
             listed = ", ".join(map(str, allowed))
-            raise self._fail(key, f"must be one of {listed}, not {raw!r}", str(default))
-        return value
+            raise self.fail(key, f"must be one of {listed}, not {raw[:20]!r}", str(default))
+        return int(raw)
 
     def word(self, key: str, default: str, allowed: tuple[str, ...]) -> str:
         raw = self._config.get(key)
@@ -174,82 +185,119 @@ class _Reader:
             return default
         if raw.strip() not in allowed:
             listed = ", ".join(allowed)
-            raise self._fail(key, f"must be one of {listed}, not {raw!r}", default)
+            raise self.fail(key, f"must be one of {listed}, not {raw[:40]!r}", default)
         return raw.strip()
-
-    def matching(self, key: str, pattern: re.Pattern, looks_like: str, example: str) -> str | None:
-        value = self.text(key, example=example)
-        if value is not None and not pattern.fullmatch(value):
-            raise self._fail(key, f"is not {looks_like}: {value!r}", example)
-        return value
-
-    def _json(self, key: str, kind: type, problem: str, item: str):
-        raw = self._config.get(key)
-        if raw is None:
-            return None
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = None
-        if not isinstance(value, kind):
-            raise self._structured_fail(key, problem, item)
-        return value
-
-    def _structured_fail(self, key: str, problem: str, item: str) -> ConfigError:
-        return ConfigError(
-            f"Stack setting {self._namespace}:{key} {problem}; set its items one by one with "
-            f"`pulumi config set --path '{key}{item}'`."
-        )
-
-    def strings(self, key: str) -> tuple[str, ...]:
-        problem, item = "must be a list of non-empty strings", "[0]' https://example.com"
-        values = self._json(key, list, problem, item) or []
-        if not all(isinstance(v, str) and v for v in values):
-            raise self._structured_fail(key, problem, item)
-        return tuple(values)
-
-    def string_map(self, key: str, item: str) -> dict[str, str]:
-        problem = "must map names to strings"
-        values = self._json(key, dict, problem, item) or {}
-        if not all(isinstance(v, str) for v in values.values()):
-            raise self._structured_fail(key, problem, item)
-        return values
-
-    def is_secret(self, key: str) -> bool:
-        return pulumi.runtime.is_config_secret(f"{self._namespace}:{key}")
 
     def flag(self, key: str, default: bool) -> bool:
         raw = self._config.get(key)
         if raw is None:
             return default
         if raw.strip().lower() not in ("true", "false"):
-            raise self._fail(key, f"must be true or false, not {raw!r}", "true")
+            raise self.fail(key, f"must be true or false, not {raw[:20]!r}", "true")
         return raw.strip().lower() == "true"
+
+    def schedule(self, key: str, default: str) -> str:
+        raw = self._config.get(key)
+        if raw is None:
+            return default
+        value = raw.strip()
+        if not _valid_schedule(value):
+            raise self.fail(
+                key,
+                f"is not an EventBridge schedule expression: {value[:60]!r} "
+                "(write rate(1 hour), rate(30 minutes) or cron(0 3 * * ? *))",
+                f"'{default}'",
+            )
+        return value
+
+    def structured(self, key: str, kind: type, path: str, value: str, problem: str):
+        """A list or map setting, which `pulumi config set --path` stores as JSON."""
+        raw = self._config.get(key)
+        if raw is None:
+            return kind()
+        try:
+            parsed = json.loads(raw)
+        except (json.JSONDecodeError, RecursionError):
+            parsed = None
+        if not isinstance(parsed, kind):
+            raise self.structured_fail(key, path, value, problem)
+        return parsed
+
+    def structured_fail(self, key: str, path: str, value: str, problem: str) -> ConfigError:
+        """The error for a bad list or map setting, with the command that sets an item."""
+        return ConfigError(
+            f"Stack setting {self._namespace}:{key} {problem}; set its items one by one with "
+            f"`pulumi config set --path '{key}{path}' {value}`."
+        )
+
+    def is_secret(self, key: str) -> bool:
+        return pulumi.runtime.is_config_secret(f"{self._namespace}:{key}")
+
+
+def _valid_schedule(value: str) -> bool:
+    rate = _RATE.fullmatch(value)
+    if rate:
+        amount = int(rate["amount"])
+        return amount > 0 and (amount == 1) == (not rate["plural"])
+    cron = _CRON.fullmatch(value)
+    if not cron:
+        return False
+    fields = cron["fields"].split()
+    if len(fields) != 6 or [fields[2], fields[4]].count("?") != 1:
+        return False
+    for field, allowed, (low, high) in zip(fields, _CRON_FIELDS, _CRON_LIMITS, strict=True):
+        if not allowed.fullmatch(field):
+            return False
+        numbers = [int(n) for n in re.findall(r"[0-9]+", field)]
+        if any(not low <= n <= high for n in numbers if "/" not in field and "#" not in field):
+            return False
+    return True
 
 
 def load() -> Settings:
     """Read and check the current stack's configuration."""
     ugc = _Reader(pulumi.get_project())
     aws = _Reader("aws")
-
     project, stack = pulumi.get_project(), pulumi.get_stack()
+
+    region = aws.required_text("region", example="us-west-2")
+    if not _REGION.fullmatch(region):
+        raise aws.fail("region", f"is not an AWS region: {region[:40]!r}", "us-west-2")
     return Settings(
         project=project,
         stack=stack,
-        region=aws.required_text("region", example="us-west-2"),
+        region=region,
         profile=aws.text("profile", example="my-profile"),
         protect=ugc.flag("protect", default=False),
         log_retention_days=ugc.choice("logRetentionDays", 14, LOG_RETENTION_DAYS),
-        project_tag=ugc.text("projectTag", f"{project}-{stack}", example="ugc-dev"),
+        project_tag=ugc.matching(
+            "projectTag",
+            _TAG_VALUE,
+            "a tag value (letters, digits, spaces and _ . : / = + - @, at most 256)",
+            "ugc-dev",
+            default=f"{project}-{stack}",
+        ),
         unconfirmed_users_schedule=ugc.schedule("unconfirmedUsersSchedule", "rate(48 hours)"),
-        unconfirmed_users_max_age_hours=ugc.integer("unconfirmedUsersMaxAgeHours", 24, 1, 24 * 365),
+        unconfirmed_users_max_age_hours=ugc.integer("unconfirmedUsersMaxAgeHours", 24, 1, 8760),
         idle_stages_schedule=ugc.schedule("idleStagesSchedule", "rate(24 hours)"),
-        idle_stages_max_age_minutes=ugc.integer("idleStagesMaxAgeMinutes", 60, 1, 7 * 24 * 60),
-        service=_service(ugc),
+        idle_stages_max_age_minutes=ugc.integer("idleStagesMaxAgeMinutes", 60, 1, 10080),
+        **_email(ugc),
+        service=_service(ugc, region),
     )
 
 
-def _service(ugc: _Reader) -> ServiceSettings:
+def _email(ugc: _Reader) -> dict:
+    source = ugc.matching("emailSourceArn", _SES_IDENTITY, "an SES identity ARN", "arn:aws:ses:...")
+    sender = ugc.text("emailFrom", example="'Streaming <no-reply@example.com>'")
+    if sender and not source:
+        raise ConfigError(
+            "Stack setting ugc:emailFrom needs ugc:emailSourceArn, the SES identity that sends "
+            "as it; set that too, or remove emailFrom."
+        )
+    return {"email_source_arn": source, "email_from": sender}
+
+
+def _service(ugc: _Reader, region: str) -> ServiceSettings:
     zones = ugc.integer("availabilityZones", 2, 2, 6)
     cpu = ugc.choice("taskCpu", 256, tuple(FARGATE_MEMORY))
     min_tasks = ugc.integer("minTasks", 1, 1, 1000)
@@ -259,19 +307,34 @@ def _service(ugc: _Reader) -> ServiceSettings:
             f"Stack setting ugc:minTasks ({min_tasks}) is above ugc:maxTasks ({max_tasks}); "
             "lower minTasks or raise maxTasks with `pulumi config set`."
         )
+    certificate = ugc.matching(
+        "certificateArn", _CERTIFICATE, "an ACM certificate ARN", "arn:aws:acm:..."
+    )
+    if certificate and _CERTIFICATE.fullmatch(certificate)["region"] != region:
+        raise ugc.fail(
+            "certificateArn",
+            f"is a certificate of another region than the stack's {region}; a load balancer "
+            "takes only certificates of its own region",
+            f"arn:aws:acm:{region}:...",
+        )
+    environment, secrets = _extra_environment(ugc), _secrets(ugc)
+    both = sorted(set(environment) & set(secrets))
+    if both:
+        raise ConfigError(
+            f"Stack settings ugc:apiEnvironment and ugc:apiSecrets both set {both[0]}; "
+            "keep it in one of them."
+        )
     return ServiceSettings(
         availability_zones=zones,
         nat_gateways=ugc.integer("natGateways", 1, 1, zones),
-        certificate_arn=ugc.matching(
-            "certificateArn", _CERTIFICATE, "an ACM certificate ARN", "arn:aws:acm:..."
-        ),
+        certificate_arn=certificate,
         task_cpu=cpu,
         task_memory=ugc.choice("taskMemory", FARGATE_MEMORY[cpu][0], FARGATE_MEMORY[cpu]),
         **_image(ugc),
-        allowed_origins=ugc.strings("allowedOrigins"),
+        allowed_origins=_origins(ugc),
         ivs_channel_type=ugc.word("ivsChannelType", "STANDARD", IVS_CHANNEL_TYPES),
-        extra_environment=_extra_environment(ugc),
-        secrets=_secrets(ugc),
+        extra_environment=environment,
+        secrets=secrets,
         min_tasks=min_tasks,
         max_tasks=max_tasks,
         cpu_target_percent=ugc.integer("cpuTargetPercent", 70, 1, 100),
@@ -284,7 +347,7 @@ def _image(ugc: _Reader) -> dict:
     image = ugc.matching(
         "apiImage",
         _IMAGE,
-        "an image URI",
+        "an image reference such as registry/repository:tag",
         "123456789012.dkr.ecr.us-west-2.amazonaws.com/ugc-api:1.0",
     )
     context = ugc.text("apiBuildContext", example="../ugc-api")
@@ -299,16 +362,41 @@ def _image(ugc: _Reader) -> dict:
             "Dockerfile) is set; set one with `pulumi config set`."
         )
     folder = Path(context) if context else None
-    if folder is not None and not (folder / "Dockerfile").is_file():
+    try:
+        has_dockerfile = folder is None or (folder / "Dockerfile").is_file()
+    except OSError:
+        has_dockerfile = False
+    if not has_dockerfile:
         raise ConfigError(
-            f"Stack setting ugc:apiBuildContext names {context!r}, which has no Dockerfile; "
-            "point it at the API's source folder."
+            f"Stack setting ugc:apiBuildContext names {context[:100]!r}, which is not a folder "
+            "with a Dockerfile; point it at the API's source folder."
         )
     return {"image": image, "build_context": folder}
 
 
+def _origins(ugc: _Reader) -> tuple[str, ...]:
+    path, example = "[0]", "https://app.example.com"
+    problem = "must be a list of origins such as https://app.example.com"
+    origins = ugc.structured("allowedOrigins", list, path, example, problem)
+    if not all(isinstance(o, str) and _ORIGIN.fullmatch(o) for o in origins):
+        raise ugc.structured_fail("allowedOrigins", path, example, problem)
+    return tuple(origins)
+
+
+def _string_map(ugc: _Reader, key: str, path: str, value: str) -> dict[str, str]:
+    """A map setting; numbers and booleans `--path` stored as such become their text."""
+    problem = "must map variable names to values"
+    raw = ugc.structured(key, dict, path, value, problem)
+    values = {}
+    for name, item in raw.items():
+        if not _VARIABLE.fullmatch(name) or isinstance(item, (dict, list)) or item is None:
+            raise ugc.structured_fail(key, path, value, problem)
+        values[name] = json.dumps(item) if isinstance(item, bool) else str(item)
+    return values
+
+
 def _extra_environment(ugc: _Reader) -> dict[str, str]:
-    extra = ugc.string_map("apiEnvironment", ".LOG_LEVEL' info")
+    extra = _string_map(ugc, "apiEnvironment", ".LOG_LEVEL", "info")
     if extra and ugc.is_secret("apiEnvironment"):
         raise ConfigError(
             "Stack setting ugc:apiEnvironment is a secret, but it becomes plain environment "
@@ -329,7 +417,7 @@ def _extra_environment(ugc: _Reader) -> dict[str, str]:
 
 
 def _secrets(ugc: _Reader) -> dict[str, str]:
-    secrets = ugc.string_map("apiSecrets", ".PAGINATION_TOKEN_KEY' arn:aws:secretsmanager:...")
+    secrets = _string_map(ugc, "apiSecrets", ".PAGINATION_TOKEN_KEY", "arn:aws:secretsmanager:...")
     for name, reference in secrets.items():
         if not _SECRET_REFERENCE.fullmatch(reference):
             raise ConfigError(

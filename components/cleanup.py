@@ -7,8 +7,9 @@ import pulumi_aws as aws
 
 from components.handler_function import HandlerFunction, allow
 
-# A scheduled run that cannot be delivered is tried again for a while, then skipped: the
-# next run covers the same ground.
+# A scheduled run that cannot be delivered is tried again for a while, then skipped; a run
+# that fails is not repeated at once (it may have taken many minutes): the next scheduled run
+# covers the same ground.
 DELIVERY_RETRIES = 3
 MAX_EVENT_AGE_SECONDS = 3600
 
@@ -114,6 +115,12 @@ class Cleanup(pulumi.ComponentResource):
         self.register_outputs({})
 
     def _schedule(self, name: str, target: HandlerFunction, job: Job) -> None:
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-no-retries",
+            function_name=target.function.name,
+            maximum_retry_attempts=0,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         rule = aws.cloudwatch.EventRule(
             f"{name}-schedule",
             schedule_expression=job.schedule,

@@ -70,7 +70,8 @@ class Data(pulumi.ComponentResource):
             **common,
         )
 
-        # isOpenIndex is sparse: only a live session carries isOpen ("true").
+        # isOpenIndex is sparse: only a live session carries isOpen ("true"). Its keys
+        # (channelArn, isOpen, id) are projected anyway; DynamoDB refuses them as non-key.
         self.streams_table = aws.dynamodb.Table(
             f"{name}-streams",
             hash_key="channelArn",
@@ -86,7 +87,7 @@ class Data(pulumi.ComponentResource):
                     "isOpenIndex",
                     "channelArn",
                     "isOpen",
-                    projected=["endTime", "truncatedEvents", "channelArn", "startTime"],
+                    projected=["endTime", "truncatedEvents", "startTime"],
                 )
             ],
             opts=child,

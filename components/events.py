@@ -52,12 +52,7 @@ class StreamEvents(pulumi.ComponentResource):
                     [f"{arns['channels']}/index/channelArnIndex"],
                 ),
                 allow(
-                    "SerializeSessionCreations",
-                    ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-                    [arns["channels"]],
-                ),
-                allow(
-                    "KeepSessionState",
+                    "KeepSessionStateAndTheChannelMarker",
                     ["dynamodb:GetItem", "dynamodb:UpdateItem"],
                     [arns["streams"]],
                 ),

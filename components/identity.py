@@ -9,9 +9,20 @@ class Identity(pulumi.ComponentResource):
 
     Args:
         protect: keep the user pool from being deleted, by AWS and by Pulumi.
+        email_source_arn: an SES identity to send sign-up email through; without it, Cognito's
+            own sender does, within its small daily quota.
+        email_from: the sender address shown, such as `Streaming <no-reply@example.com>`.
     """
 
-    def __init__(self, name: str, *, protect: bool, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        *,
+        protect: bool,
+        email_source_arn: str | None = None,
+        email_from: str | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("ugc:identity:Identity", name, None, opts)
 
         # Users sign themselves up and sign in with their username, preferred username or
@@ -51,6 +62,15 @@ class Identity(pulumi.ComponentResource):
                         name="verified_email", priority=1
                     )
                 ]
+            ),
+            email_configuration=(
+                aws.cognito.UserPoolEmailConfigurationArgs(
+                    email_sending_account="DEVELOPER",
+                    source_arn=email_source_arn,
+                    from_email_address=email_from,
+                )
+                if email_source_arn
+                else None
             ),
             deletion_protection="ACTIVE" if protect else "INACTIVE",
             opts=pulumi.ResourceOptions(parent=self, protect=protect),

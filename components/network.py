@@ -28,9 +28,14 @@ class Network(pulumi.ComponentResource):
     ):
         super().__init__("ugc:network:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        zones = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
-        )
+        zones = aws.get_availability_zones(
+            state="available", opts=pulumi.InvokeOptions(parent=self)
+        ).names
+        if availability_zones > len(zones):
+            raise pulumi.RunError(
+                f"The network asks for {availability_zones} availability zones, but the region "
+                f"offers {len(zones)}; lower ugc:availabilityZones to {len(zones)} or fewer."
+            )
         blocks = list(ipaddress.ip_network(cidr_block).subnets(new_prefix=SUBNET_PREFIX))
 
         self.vpc = aws.ec2.Vpc(
@@ -58,7 +63,7 @@ class Network(pulumi.ComponentResource):
         self.private_subnets: list[aws.ec2.Subnet] = []
         for index in range(availability_zones):
             number = index + 1
-            zone = zones.names.apply(lambda names, i=index: names[i])
+            zone = zones[index]
             public = aws.ec2.Subnet(
                 f"{name}-public-{number}",
                 vpc_id=self.vpc.id,

@@ -61,6 +61,7 @@ class ApiService(pulumi.ComponentResource):
 
     Args:
         project_tag: the tag the API puts on the stages it creates, for the stage cleanup.
+        protect: keep the built images when the image repository is deleted.
     """
 
     def __init__(
@@ -77,9 +78,11 @@ class ApiService(pulumi.ComponentResource):
         region: str,
         account_id: pulumi.Input[str],
         log_retention_days: int,
+        protect: bool,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("ugc:service:ApiService", name, None, opts)
+        self._protect = protect
         child = pulumi.ResourceOptions(parent=self)
         https = settings.certificate_arn is not None
 
@@ -138,7 +141,8 @@ class ApiService(pulumi.ComponentResource):
             security_groups=[self.lb_security_group.id],
             subnets=[subnet.id for subnet in network.public_subnets],
             drop_invalid_header_fields=True,
-            opts=child,
+            # An internet-facing load balancer needs the VPC's internet gateway in place.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[network.internet_gateway]),
         )
         self.target_group = aws.lb.TargetGroup(
             f"{name}-tg",
@@ -357,8 +361,11 @@ class ApiService(pulumi.ComponentResource):
     def _image(self, name: str, settings: ServiceSettings) -> pulumi.Input[str]:
         if settings.image is not None:
             return settings.image
+        # A protected stack keeps its images when the repository is deleted.
         repository = awsx.ecr.Repository(
-            f"{name}-repository", force_delete=True, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-repository",
+            force_delete=not self._protect,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         image = awsx.ecr.Image(
             f"{name}-image",

@@ -14,7 +14,6 @@ from collections import Counter
 from pathlib import Path
 
 import boto3
-import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -22,6 +21,7 @@ from emulator.program import PROJECT_DIR, run_program
 from emulator.server import CREDENTIALS, MotoServer
 from emulator.tables import create_tables
 from seeding.cli import main as seeding_main
+from seeding.cli import whole_number
 from settings import ConfigError
 
 EXAMPLE_SEED_FILE = PROJECT_DIR / "examples" / "seed.example.json"
@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="whose configuration declares the tables")
     parser.add_argument("--json", type=Path, default=EXAMPLE_SEED_FILE, help="seed file to include")
-    parser.add_argument("--count", help="passed on to python -m seeding")
-    parser.add_argument("--offline", help="passed on to python -m seeding")
+    parser.add_argument("--count", type=whole_number, help="passed on to python -m seeding")
+    parser.add_argument("--offline", type=whole_number, help="passed on to python -m seeding")
     args = parser.parse_args(argv)
     console = Console()
 
@@ -81,11 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         run = run_program(args.stack)
-    except (ConfigError, yaml.YAMLError) as error:
-        print(f"Pulumi.{args.stack}.yaml cannot be used: {error}", file=sys.stderr)
+    except ConfigError as error:
+        print(f"Stack {args.stack} cannot be used: {error}", file=sys.stderr)
         return 2
-    os.environ.pop("AWS_PROFILE", None)
+    # Only the emulator's own AWS setup applies: none of the user's profiles, files or retries.
+    for name in [name for name in os.environ if name.startswith("AWS_")]:
+        del os.environ[name]
     os.environ.update(CREDENTIALS)
+    os.environ["AWS_CONFIG_FILE"] = os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
     with MotoServer() as server, tempfile.TemporaryDirectory() as scratch:
         console.print(f"Local AWS (moto) on {server.endpoint_url}")
         client = boto3.client(
@@ -98,11 +101,11 @@ def main(argv: list[str] | None = None) -> int:
 
         outputs_file = Path(scratch) / "outputs.json"
         outputs_file.write_text(json.dumps(run.outputs))
-        command = ["--stack", args.stack, "--outputs-file", str(outputs_file)]
+        command = ["--outputs-file", str(outputs_file)]
         command += ["--endpoint-url", server.endpoint_url, "--json", str(args.json)]
         for flag in ("count", "offline"):
             if getattr(args, flag) is not None:
-                command += [f"--{flag}", getattr(args, flag)]
+                command += [f"--{flag}", str(getattr(args, flag))]
         console.print(f"$ python -m seeding {' '.join(command)}")
         sys.stdout.flush()
         code = seeding_main(command, environ={})

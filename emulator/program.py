@@ -19,6 +19,8 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from settings import ConfigError
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "ugc"
 ACCOUNT_ID = "123456789012"
@@ -165,7 +167,12 @@ def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
         return {}
-    document = yaml.safe_load(path.read_text()) or {}
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path.name} is not readable YAML ({error}); fix the file.")
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise ConfigError(f"{path.name} must hold a `config:` mapping of keys to values.")
     config: dict[str, str] = {}
     for key, value in (document.get("config") or {}).items():
         full_key = key if ":" in key else f"{PROJECT}:{key}"

@@ -2,20 +2,24 @@
 
 A session's state after any set of events does not depend on their order or on how often each
 one is delivered:
-- `startTime` is the time of the session's `Session Created` event; a session is open
-  (`isOpen` "true") while it has a `startTime` and no `endTime`;
+- `startTime` is the time of the session's `Session Created` event;
 - `endTime` is the time of the session's latest end event (`Session Ended`, `Stream End`);
   without one, the start of the channel's next session, once that one is created;
+- a session is open (`isOpen` "true") from its creation, unless it has already ended or a later
+  session exists, until it ends or a later session is created;
 - `isHealthy` follows the latest starvation event, `hasErrorEvent` is true once a limit breach
   arrived, and `truncatedEvents` holds the newest 50 distinct events in time order.
 
-Every write is conditional on the row's `stateVersion`. A creation also bumps the owning
-channel row's `streamSessionsVersion` in the same transaction, so creations on one channel
-take effect one at a time and a channel never has two open sessions.
+Every write is conditional on the row's `stateVersion`. A creation also bumps the version on
+the channel's marker row (id `#channel` in the streams table) in the same transaction, so
+creations on one channel take effect one at a time and a channel never has two open sessions.
+The marker has no `startTime` or `isOpen`, so no index the platform reads lists it.
 """
 
 import logging
 import os
+import random
+import time as clock
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -37,7 +41,10 @@ STARVATION_END = "Starvation End"
 EVENTS_KEPT = 50
 ATTEMPTS = 10
 NEIGHBOURS = 5
-OWNER_VERSION = "streamSessionsVersion"
+CHANNEL_MARKER = "#channel"
+MARKER_VERSION = "sessionsVersion"
+# Within one second, a Starvation End outranks a Starvation Start: a brief stall recovers.
+HEALTH_RANK = {STARVATION_START: "0", STARVATION_END: "1"}
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
@@ -120,6 +127,25 @@ def _event_order(record: dict) -> tuple:
     return (record.get("eventTime", ""), record.get("name", ""), record.get("type", ""))
 
 
+def _stored_events(stored: object) -> tuple:
+    """Stored events in time order, times made canonical, repeats dropped, newest 50 kept."""
+    events = []
+    for event in stored if isinstance(stored, list) else []:
+        if isinstance(event, dict):
+            when = canonical_time(event.get("eventTime")) or event.get("eventTime")
+            record = {**event, "eventTime": when}
+            if record not in events:
+                events.append(record)
+    return tuple(sorted(events, key=_event_order)[-EVENTS_KEPT:])
+
+
+def _latest_end(events: tuple) -> str | None:
+    ends = [
+        e["eventTime"] for e in events if e.get("name") in ENDS and e.get("type") == STATE_CHANGE
+    ]
+    return max(ends) if ends else None
+
+
 @dataclass(frozen=True)
 class SessionState:
     """What this handler keeps on a session's row.
@@ -131,6 +157,7 @@ class SessionState:
     start_time: str | None = None
     end_time: str | None = None
     end_event_time: str | None = None
+    is_open: bool = False
     health_event: str | None = None
     is_healthy: bool = True
     has_error_event: bool = False
@@ -139,30 +166,21 @@ class SessionState:
 
     @classmethod
     def from_item(cls, item: dict | None) -> "SessionState":
-        """The state stored on a row, or the empty state when there is no row."""
+        """The state stored on a row (written here, by the API or by the seeder), or empty."""
         if not item:
             return cls()
-        events = tuple(
-            sorted(
-                (e for e in item.get("truncatedEvents") or [] if isinstance(e, dict)),
-                key=_event_order,
-            )
-        )
+        events = _stored_events(item.get("truncatedEvents"))
         return cls(
-            start_time=item.get("startTime") or None,
-            end_time=item.get("endTime") or None,
-            end_event_time=item.get("endEventTime"),
+            start_time=canonical_time(item.get("startTime")),
+            end_time=canonical_time(item.get("endTime")),
+            end_event_time=item.get("endEventTime") or _latest_end(events),
+            is_open=item.get("isOpen") == "true",
             health_event=item.get("healthEvent"),
             is_healthy=item.get("isHealthy", True) is not False,
             has_error_event=item.get("hasErrorEvent") is True,
             events=events,
             version=int(item.get("stateVersion", 0)),
         )
-
-    @property
-    def is_open(self) -> bool:
-        """Live: created and not ended."""
-        return self.start_time is not None and self.end_time is None
 
     def apply(self, event: StreamEvent) -> "SessionState":
         """This session's own state after `event`; neighbours are handled by the caller."""
@@ -175,14 +193,13 @@ class SessionState:
         if event.name == CREATED and event.detail_type == STATE_CHANGE:
             if state.start_time is None or event.time < state.start_time:
                 state = replace(state, start_time=event.time)
+            state = replace(state, is_open=state.end_time is None)
         elif event.name in ENDS and event.detail_type == STATE_CHANGE:
             if state.end_event_time is None or event.time > state.end_event_time:
                 state = replace(state, end_event_time=event.time, end_time=event.time)
-        elif event.detail_type == HEALTH_CHANGE and event.name in (
-            STARVATION_START,
-            STARVATION_END,
-        ):
-            stamp = f"{event.time}|{event.name}"
+            state = replace(state, is_open=False)
+        elif event.detail_type == HEALTH_CHANGE and event.name in HEALTH_RANK:
+            stamp = f"{event.time}|{HEALTH_RANK[event.name]}"
             if state.health_event is None or stamp > state.health_event:
                 healthy = event.name == STARVATION_END
                 state = replace(state, health_event=stamp, is_healthy=healthy)
@@ -192,11 +209,10 @@ class SessionState:
 
     def followed_by(self, next_start: str) -> "SessionState":
         """This session once the channel's next session is known to start at `next_start`."""
-        if self.end_event_time is not None:
-            return self
-        if self.end_time is None or next_start < self.end_time:
-            return replace(self, end_time=next_start)
-        return self
+        state = replace(self, is_open=False)
+        if state.end_event_time is None and (state.end_time is None or next_start < state.end_time):
+            state = replace(state, end_time=next_start)
+        return state
 
     def attributes(self) -> dict:
         """The row's attributes this handler owns; None means the attribute is removed."""
@@ -254,19 +270,16 @@ class StreamStore:
         ids = sorted(item["id"]["S"] for item in response["Items"])
         return ids[0] if ids else None
 
-    def owner_version(self, owner_id: str) -> int | None:
-        """The owner row's version for session creations; None when the row is gone."""
+    def marker_version(self, channel_arn: str) -> int:
+        """The version on the channel's marker row; 0 before its first creation."""
         response = self._client.get_item(
-            TableName=self._channels,
-            Key={"id": {"S": owner_id}},
-            ProjectionExpression="id, #version",
-            ExpressionAttributeNames={"#version": OWNER_VERSION},
+            TableName=self._streams,
+            Key=self._key(channel_arn, CHANNEL_MARKER),
+            ProjectionExpression="#version",
+            ExpressionAttributeNames={"#version": MARKER_VERSION},
             ConsistentRead=True,
         )
-        item = response.get("Item")
-        if item is None:
-            return None
-        return int(item.get(OWNER_VERSION, {}).get("N", "0"))
+        return int(response.get("Item", {}).get(MARKER_VERSION, {}).get("N", "0"))
 
     def session(self, channel_arn: str, session_id: str) -> dict | None:
         """A session's row, read consistently."""
@@ -278,25 +291,37 @@ class StreamStore:
         return _plain(response["Item"]) if "Item" in response else None
 
     def neighbour(self, channel_arn: str, start: str, session_id: str, later: bool) -> dict | None:
-        """The session created right after (or right before) `start`, by startTime then id."""
+        """The session created right after (or right before) `start`, by startTime then id.
+
+        The index orders sessions by startTime only; sessions created in the same second are
+        read to the end of their tie, so more requests are made only when such ties exist.
+        """
         operator = ">=" if later else "<="
-        response = self._client.query(
-            TableName=self._streams,
-            IndexName="startTimeIndex",
-            KeyConditionExpression=f"channelArn = :arn AND startTime {operator} :start",
-            ExpressionAttributeValues={":arn": {"S": channel_arn}, ":start": {"S": start}},
-            ScanIndexForward=later,
-            Limit=NEIGHBOURS,
-            ConsistentRead=True,
-        )
+        query = {
+            "TableName": self._streams,
+            "IndexName": "startTimeIndex",
+            "KeyConditionExpression": f"channelArn = :arn AND startTime {operator} :start",
+            "ExpressionAttributeValues": {":arn": {"S": channel_arn}, ":start": {"S": start}},
+            "ScanIndexForward": later,
+            "Limit": NEIGHBOURS,
+            "ConsistentRead": True,
+        }
         own = (start, session_id)
-        for row in map(_plain, response["Items"]):
-            if row["id"] == session_id:
-                continue
-            other = (row["startTime"], row["id"])
-            if (other > own) if later else (other < own):
-                return row
-        return None
+        candidates = []
+        while True:
+            response = self._client.query(**query)
+            rows = [_plain(item) for item in response["Items"]]
+            for row in rows:
+                key = _session_order(row)
+                if row["id"] != session_id and (key > own if later else key < own):
+                    candidates.append(row)
+            past_the_tie = any(row["startTime"] != start for row in rows)
+            if past_the_tie or "LastEvaluatedKey" not in response:
+                break
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        if not candidates:
+            return None
+        return (min if later else max)(candidates, key=_session_order)
 
     def _key(self, channel_arn: str, session_id: str) -> dict:
         return {"channelArn": {"S": channel_arn}, "id": {"S": session_id}}
@@ -317,11 +342,7 @@ class StreamStore:
                 sets.append(f"#a{index} = :a{index}")
                 values[f":a{index}"] = _serialize(value)
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        if write.before.version:
-            condition = "#stateVersion = :oldVersion"
-            values[":oldVersion"] = {"N": str(write.before.version)}
-        else:
-            condition = "attribute_not_exists(#stateVersion)"
+        condition, values[":oldVersion"] = _version_check("#stateVersion", write.before.version)
         return {
             "TableName": self._streams,
             "Key": self._key(channel_arn, write.session_id),
@@ -344,33 +365,22 @@ class StreamStore:
             raise
 
     def write_creation(
-        self,
-        channel_arn: str,
-        writes: list[Write],
-        owner_id: str,
-        owner_version: int,
-        user_sub: str,
+        self, channel_arn: str, writes: list[Write], marker_version: int, user_sub: str
     ) -> None:
-        """Write the rows a creation changes and bump the owner's version, all or nothing."""
-        owner_condition = "attribute_exists(id) AND "
-        owner_condition += (
-            "#version = :oldVersion" if owner_version else "attribute_not_exists(#version)"
-        )
-        owner_values = {":newVersion": {"N": str(owner_version + 1)}}
-        if owner_version:
-            owner_values[":oldVersion"] = {"N": str(owner_version)}
-        items = [
-            {
-                "Update": {
-                    "TableName": self._channels,
-                    "Key": {"id": {"S": owner_id}},
-                    "UpdateExpression": "SET #version = :newVersion",
-                    "ConditionExpression": owner_condition,
-                    "ExpressionAttributeNames": {"#version": OWNER_VERSION},
-                    "ExpressionAttributeValues": owner_values,
-                }
-            }
-        ]
+        """Write the rows a creation changes and bump the channel's marker, all or nothing."""
+        condition, old_version = _version_check("#version", marker_version)
+        marker = {
+            "TableName": self._streams,
+            "Key": self._key(channel_arn, CHANNEL_MARKER),
+            "UpdateExpression": "SET #version = :newVersion",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#version": MARKER_VERSION},
+            "ExpressionAttributeValues": {
+                ":newVersion": {"N": str(marker_version + 1)},
+                ":oldVersion": old_version,
+            },
+        }
+        items = [{"Update": marker}]
         items += [{"Update": self._update(channel_arn, w, user_sub)} for w in writes]
         try:
             self._client.transact_write_items(TransactItems=items)
@@ -380,6 +390,18 @@ class StreamStore:
                 if reasons & {"ConditionalCheckFailed", "TransactionConflict"}:
                     raise Conflict(channel_arn) from error
             raise
+
+
+def _version_check(name: str, version: int) -> tuple[str, dict]:
+    """The condition that a row still has `version` (0: no version yet), and its value."""
+    condition = f"{name} = :oldVersion"
+    if not version:
+        condition = f"attribute_not_exists({name}) OR {condition}"
+    return condition, {"N": str(version)}
+
+
+def _session_order(row: dict) -> tuple[str, str]:
+    return (row["startTime"], row["id"])
 
 
 def _plain(item: dict) -> dict:
@@ -397,13 +419,11 @@ def _apply_once(store: StreamStore, event: StreamEvent, owner_id: str) -> dict:
         store.write(event.channel_arn, Write(event.session_id, before, after), owner_id)
         return {event.session_id: after.changes_from(before)}
 
-    owner_version = store.owner_version(owner_id)
-    if owner_version is None:
-        raise Ignored(f"the channels row {owner_id} that owned the channel is gone")
+    marker_version = store.marker_version(event.channel_arn)
     start = after.start_time
     successor = store.neighbour(event.channel_arn, start, event.session_id, later=True)
     if successor is not None:
-        after = after.followed_by(successor["startTime"])
+        after = after.followed_by(canonical_time(successor["startTime"]) or successor["startTime"])
     writes = [Write(event.session_id, before, after)]
     predecessor = store.neighbour(event.channel_arn, start, event.session_id, later=False)
     if predecessor is not None:
@@ -413,11 +433,11 @@ def _apply_once(store: StreamStore, event: StreamEvent, owner_id: str) -> dict:
     writes = [w for w in writes if w.after != w.before]
     if not writes:
         return {}
-    store.write_creation(event.channel_arn, writes, owner_id, owner_version, owner_id)
+    store.write_creation(event.channel_arn, writes, marker_version, owner_id)
     return {w.session_id: w.after.changes_from(w.before) for w in writes}
 
 
-def process(store: StreamStore, event: object) -> dict:
+def process(store: StreamStore, event: object, sleep=clock.sleep) -> dict:
     """Apply one EventBridge event to the streams table; returns what was done, for the log."""
     try:
         parsed = parse(event)
@@ -434,13 +454,14 @@ def process(store: StreamStore, event: object) -> dict:
     owner_id = store.owner_of(parsed.channel_arn)
     if owner_id is None:
         return {**summary, "outcome": "ignored", "reason": "no channels row owns the channel"}
-    for _ in range(ATTEMPTS):
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            # Spread out writers that keep colliding on the same rows.
+            sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))
         try:
             changes = _apply_once(store, parsed, owner_id)
         except Conflict:
             continue
-        except Ignored as reason:
-            return {**summary, "outcome": "ignored", "reason": str(reason)}
         return {**summary, "outcome": "applied" if changes else "unchanged", "changes": changes}
     raise RuntimeError(
         f"event {parsed.event_id}: rows kept changing under {ATTEMPTS} attempts; retry later"

@@ -121,9 +121,12 @@ def world_open_only_to_load_balancer_listeners(resources: list[Resource]) -> lis
 
 def services_scale_on_cpu(resources: list[Resource]) -> list[str]:
     """Every ECS service has a target-tracking policy on its desired count."""
-    services = _of_type(resources, "awsx:ecs:FargateService") + _of_type(
-        resources, "aws:ecs/service:Service"
-    )
+    # awsx's FargateService wraps an aws:ecs Service; during a real preview both are listed.
+    services = _of_type(resources, "awsx:ecs:FargateService") + [
+        service
+        for service in _of_type(resources, "aws:ecs/service:Service")
+        if "awsx:ecs:FargateService$" not in service.urn
+    ]
     targets = {
         r.urn
         for r in _of_type(resources, "aws:appautoscaling/target:Target")

@@ -62,7 +62,7 @@ class Options:
     offline_from: str = "--offline"
 
 
-def _whole_number(text: str) -> int:
+def whole_number(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -88,8 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     add("--stack", help="the Pulumi stack whose tables to seed (env STACK)")
-    add("--count", type=_whole_number, help="stream sessions to write in all (env SEED_COUNT; 50)")
-    add("--offline", type=_whole_number, help="how many are ended (env OFFLINE_SESSION_COUNT; 1)")
+    add("--count", type=whole_number, help="stream sessions to write in all (env SEED_COUNT; 50)")
+    add("--offline", type=whole_number, help="how many are ended (env OFFLINE_SESSION_COUNT; 1)")
     add("--json", type=_file_path, help="a seed file whose rows come first (env JSON)")
     add("--seed", type=int, help="make the made-up rows repeatable")
     add("--delete", action="store_true", help="remove every seeded row instead")
@@ -108,7 +108,7 @@ def _from_environment(environ: Mapping[str, str], name: str) -> int | None:
     if not raw:
         return None
     try:
-        return _whole_number(raw)
+        return whole_number(raw)
     except argparse.ArgumentTypeError as error:
         raise BadInput(f"Environment variable {name} must be a whole number, but {error}.")
 
@@ -116,10 +116,13 @@ def _from_environment(environ: Mapping[str, str], name: str) -> int | None:
 def parse_options(argv: list[str] | None, environ: Mapping[str, str]) -> Options:
     """Combine flags with the environment variables the platform's old tooling read."""
     args = _parser().parse_args(argv)
+    if args.stack is not None and args.outputs_file is not None:
+        raise BadInput("--stack and --outputs-file both name the tables; pass one of them.")
     stack = (args.stack or environ.get("STACK", "")).strip() or None
     if stack is None and args.outputs_file is None:
         raise BadInput("No stack given; pass --stack NAME (or set STACK), or --outputs-file FILE.")
-    _check_endpoint(args.endpoint_url)
+    _check_endpoint(args.endpoint_url, "--endpoint-url")
+    _check_endpoint(environ.get("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL")
     if args.delete:
         for flag in ("count", "offline", "json", "seed"):
             if getattr(args, flag) is not None:
@@ -157,14 +160,17 @@ def parse_options(argv: list[str] | None, environ: Mapping[str, str]) -> Options
     )
 
 
-def _check_endpoint(url: str | None) -> None:
+def _check_endpoint(url: str | None, source: str) -> None:
     if url is None:
         return
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadInput(
-            f"--endpoint-url {url!r} is not a URL; pass one such as http://127.0.0.1:5000."
-        )
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 reading it checks the port
+    except ValueError:
+        usable = False
+    if not usable:
+        raise BadInput(f"{source} {url!r} is not a URL; use one such as http://127.0.0.1:5000.")
 
 
 def _offline_count(options: Options, from_file: int) -> int:
@@ -229,7 +235,9 @@ def _apply(client, changes: list[Change], description: str) -> Outcome:
 
 def _plain_number(value):
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        if value.is_finite() and value == value.to_integral_value():
+            return int(value)
+        return float(value)
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
@@ -332,11 +340,21 @@ def _aws_failure(error: Exception, emulated: bool) -> str:
         )
     if isinstance(error, ClientError):
         detail = error.response.get("Error", {})
-        return (
-            f"AWS refused {error.operation_name}: {detail.get('Code')}: {detail.get('Message')}; "
-            "check the credentials' permissions and the region."
+        code = detail.get("Code", "")
+        advice = (
+            "check the credentials' permissions and the region"
+            if "Denied" in code or "Unrecognized" in code or "Token" in code
+            else "see AWS's reason above"
         )
+        return f"AWS refused {error.operation_name}: {code}: {detail.get('Message')}; {advice}."
     return f"The AWS SDK failed: {error}; check the credentials, region and endpoint."
+
+
+def _session() -> boto3.session.Session:
+    try:
+        return boto3.session.Session()
+    except BotoCoreError as error:
+        raise BadInput(f"The AWS configuration cannot be used ({error}); check AWS_PROFILE.")
 
 
 def _log_to_stderr() -> None:
@@ -364,7 +382,7 @@ def main(
     options = None
     try:
         options = parse_options(argv, environ)
-        _run(options, session or boto3.session.Session(), out)
+        _run(options, session or _session(), out)
     except SeedingError as error:
         print(error, file=sys.stderr)
         return error.exit_code

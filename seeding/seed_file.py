@@ -7,8 +7,6 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from boto3.dynamodb.types import TypeSerializer
-
 from seeding.errors import BadInput
 from seeding.schema import (
     CHANNEL_FIELDS,
@@ -64,6 +62,21 @@ def _number(text: str) -> int | Decimal:
     return int(text) if len(text) <= 40 else Decimal(text)
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+
+
+def storable_number(number: Decimal) -> bool:
+    """Whether DynamoDB stores the number exactly: finite, 38 digits, 1E-130 to below 1E+126."""
+    if not number.is_finite():
+        return False
+    if number == 0:
+        return True
+    # Significant digits, counted without the context's rounding that normalize() applies.
+    digits = "".join(map(str, number.as_tuple().digits)).strip("0")
+    return len(digits) <= 38 and Decimal("1E-130") <= abs(number) < Decimal("1E+126")
+
+
 def _type_name(value: object) -> str:
     for kind, name in _TYPE_NAMES.items():
         if isinstance(value, kind):
@@ -108,7 +121,6 @@ class _Checker:
 
     def __init__(self):
         self._problems: list[tuple[tuple, str]] = []
-        self._serializer = TypeSerializer()
 
     @property
     def problems(self) -> list[str]:
@@ -152,14 +164,10 @@ class _Checker:
         elif isinstance(value, list):
             for index, inner in enumerate(value):
                 self._values(position, f"{where}[{index}]", inner, depth + 1)
-        elif isinstance(value, str):
-            if _utf8_size(value) is None:
-                self.add(position, where, "holds text that is not valid Unicode")
-        elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-            try:
-                self._serializer.serialize(value)
-            except Exception:  # noqa: BLE001 every refusal means the same to the user
-                self.add(position, where, "holds a number DynamoDB cannot store exactly")
+        elif isinstance(value, str) and _utf8_size(value) is None:
+            self.add(position, where, "holds text that is not valid Unicode")
+        elif _is_number(value) and not storable_number(Decimal(value)):
+            self.add(position, where, "holds a number DynamoDB cannot store exactly")
 
     def _field(
         self, position: tuple, where: str, item: dict, name: str, spec: Field, prefix: str

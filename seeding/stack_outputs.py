@@ -12,10 +12,14 @@ from seeding.errors import BadInput, SeedingError
 
 # Attribute, output name, and what a usable value looks like.
 REQUIRED = {
-    "region": ("region", re.compile(r"[a-z]{2}(-[a-z]+)+-\d+"), "a region such as us-west-2"),
-    "account_id": ("accountId", re.compile(r"\d{12}"), "a 12-digit account id"),
-    "channels_table": ("channelsTableName", re.compile(r"[\w.-]{3,255}"), "a table name"),
-    "streams_table": ("streamsTableName", re.compile(r"[\w.-]{3,255}"), "a table name"),
+    "region": (
+        "region",
+        re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]", re.ASCII),
+        "a region such as us-west-2",
+    ),
+    "account_id": ("accountId", re.compile(r"[0-9]{12}", re.ASCII), "a 12-digit account id"),
+    "channels_table": ("channelsTableName", re.compile(r"[\w.-]{3,255}", re.ASCII), "a table name"),
+    "streams_table": ("streamsTableName", re.compile(r"[\w.-]{3,255}", re.ASCII), "a table name"),
 }
 
 

@@ -103,6 +103,14 @@ def test_each_schedule_invokes_its_own_function_with_retries_and_a_scoped_permis
 
 
 @pytest.mark.parametrize("job", JOBS)
+def test_a_failed_run_waits_for_the_next_schedule_instead_of_running_again(dev_program, job):
+    config = dev_program.named(f"cleanup-{job}-no-retries").inputs
+
+    assert config["functionName"] == dev_program.named(f"cleanup-{job}-function").state["name"]
+    assert config["maximumRetryAttempts"] == 0
+
+
+@pytest.mark.parametrize("job", JOBS)
 def test_each_function_has_a_log_group_with_retention_and_a_timeout_for_its_work(dev_program, job):
     function = dev_program.named(f"cleanup-{job}-function").inputs
     logs = dev_program.named(f"cleanup-{job}-logs")

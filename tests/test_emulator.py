@@ -21,3 +21,18 @@ def test_local_run_for_a_stack_without_a_config_file_exits_2_naming_the_choices(
     assert "There is no Pulumi.nosuch.yaml" in result.stderr
     assert "dev, prod" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_local_run_checks_its_own_arguments_before_starting_anything(aws_env):
+    result = run_module("emulator", "--count", "abc")
+
+    assert result.returncode == 2
+    assert "argument --count: 'abc' is not a whole number" in result.stderr
+    assert "Local AWS" not in result.stdout
+
+
+def test_local_run_ignores_the_users_own_aws_settings(aws_env):
+    result = run_module("emulator", "--count", "3", AWS_MAX_ATTEMPTS="abc", AWS_PROFILE="nope")
+
+    assert result.returncode == 0, result.stderr
+    assert "Wrote 3 channel row(s)" in result.stdout

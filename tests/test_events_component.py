@@ -283,5 +283,5 @@ def test_handler_runs_with_exactly_the_environment_the_component_declares(
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1])["outcome"] == "applied"
-    [row] = stack.rows(stack.streams_table)
+    [row] = [r for r in stack.rows(stack.streams_table) if r["id"] == event["detail"]["stream_id"]]
     assert row["isOpen"] == "true" and row["userSub"] == "owner"

@@ -3,6 +3,7 @@
 import pytest
 
 from emulator.program import run_program
+from settings import ConfigError
 
 
 def test_users_sign_themselves_up_and_sign_in_by_username_preferred_username_or_email(
@@ -54,3 +55,35 @@ def test_user_pool_protection_follows_the_stack(stack, protected):
 def test_stack_exports_the_user_pool_and_client_ids(dev_program):
     assert dev_program.outputs["userPoolId"] == dev_program.named("identity-users").id
     assert dev_program.outputs["userPoolClientId"] == (dev_program.named("identity-api-client").id)
+
+
+def test_sign_up_email_goes_through_cognito_unless_an_ses_identity_is_configured():
+    source = "arn:aws:ses:us-west-2:123456789012:identity/example.com"
+    default = run_program("dev").named("identity-users").inputs
+    with_ses = (
+        run_program(
+            "dev",
+            overrides={"ugc:emailSourceArn": source, "ugc:emailFrom": "Streaming <hi@example.com>"},
+        )
+        .named("identity-users")
+        .inputs
+    )
+
+    assert "emailConfiguration" not in default
+    assert with_ses["emailConfiguration"] == {
+        "emailSendingAccount": "DEVELOPER",
+        "sourceArn": source,
+        "fromEmailAddress": "Streaming <hi@example.com>",
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"ugc:emailSourceArn": "example.com"}, "ugc:emailSourceArn is not an SES identity ARN"),
+        ({"ugc:emailFrom": "hi@example.com"}, "ugc:emailFrom needs ugc:emailSourceArn"),
+    ],
+)
+def test_email_settings_that_cannot_send_stop_the_program(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        run_program("dev", overrides=overrides)

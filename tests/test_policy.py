@@ -170,3 +170,22 @@ def test_the_pack_entry_point_lists_the_same_policies():
         "world-open-only-to-listeners",
         "services-scale-on-cpu",
     }
+
+
+def test_the_service_inside_awsxs_fargate_service_is_not_counted_twice(dev_program):
+    """Under mocks awsx has no children; in a real preview its ECS service is listed too."""
+    component = dev_program.named("api-service")
+    inner = dataclasses.replace(
+        component,
+        type="aws:ecs/service:Service",
+        urn=component.urn.replace(
+            "awsx:ecs:FargateService::api-service",
+            "awsx:ecs:FargateService$aws:ecs/service:Service::api-service",
+        ),
+        parent=component.urn,
+    )
+
+    assert violations([*dev_program.resources, inner]) == {}
+    assert "services-scale-on-cpu" in violations(
+        [r for r in dev_program.resources if r.name != "api-cpu"] + [inner]
+    )

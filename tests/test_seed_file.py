@@ -413,3 +413,19 @@ def test_an_empty_is_open_is_reported_once(tmp_path):
     document = {"users": [_user()], "streamSessions": [_session(isOpen="")]}
 
     assert _problems(tmp_path, document).count("isOpen") == 1
+
+
+@pytest.mark.parametrize("number", ["-Infinity", "1E+126", "1e-131", "-1e-131"])
+def test_numbers_outside_dynamodbs_range_are_refused(tmp_path, number):
+    text = f'{{"users": [{{"id": "u1", "n": {number}}}]}}'
+
+    assert "users[0].n: holds a number DynamoDB cannot store exactly" in _problems(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    "number", ["9.99E+125", "1E-130", "0", "-0.5", "12345678901234567890123456789012345678"]
+)
+def test_numbers_at_the_edges_of_dynamodbs_range_are_kept(tmp_path, number):
+    text = f'{{"users": [{{"id": "u1", "channelArn": "a", "n": {number}}}]}}'
+
+    assert seed_file.load(_write(tmp_path, text)).channels[0]["n"] == Decimal(number)

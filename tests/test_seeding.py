@@ -225,8 +225,13 @@ def test_delete_dry_run_lists_the_seeded_keys_and_deletes_nothing(stack):
         (["--delete", "--count", "3"], {}, "--count has no meaning with --delete"),
         (["--json", "missing.json"], {}, "missing.json does not exist"),
         (["--endpoint-url", "notaurl"], {}, "--endpoint-url 'notaurl' is not a URL"),
-        ([], {"AWS_ENDPOINT_URL": "notaurl"}, "The AWS client could not be set up"),
+        ([], {"AWS_ENDPOINT_URL": "notaurl"}, "AWS_ENDPOINT_URL 'notaurl' is not a URL"),
+        ([], {"AWS_ENDPOINT_URL": "ftp://x"}, "AWS_ENDPOINT_URL 'ftp://x' is not a URL"),
+        (["--endpoint-url", "http://127.0.0.1:99999"], {}, "is not a URL"),
+        (["--endpoint-url", "http://[::1"], {}, "is not a URL"),
+        (["--stack", "dev"], {}, "--stack and --outputs-file both name the tables"),
         ([], {"AWS_MAX_ATTEMPTS": "abc"}, "The AWS client could not be set up"),
+        ([], {"AWS_PROFILE": "nope"}, "could not be"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_sentence_and_write_nothing(
@@ -235,7 +240,7 @@ def test_bad_arguments_exit_2_with_one_sentence_and_write_nothing(
     if "--endpoint-url" not in args and "AWS_ENDPOINT_URL" not in environ:
         args = ["--endpoint-url", stack.endpoint_url, *args]
     with monkeypatch.context() as env:
-        for name in ("AWS_ENDPOINT_URL", "AWS_MAX_ATTEMPTS"):
+        for name in ("AWS_ENDPOINT_URL", "AWS_MAX_ATTEMPTS", "AWS_PROFILE"):
             if name in environ:
                 env.setenv(name, environ[name])
         code = main(
@@ -455,3 +460,22 @@ def test_the_default_offline_session_gives_way_when_the_seed_file_fills_the_coun
     assert code == 0
     assert len(stack.rows(stack.streams_table)) == 2
     assert "2 channel row(s)" in out
+
+
+def test_is_open_index_lists_only_live_sessions_with_what_the_api_reads(stack):
+    assert _seed(stack, "--count", "5", "--offline", "2")[0] == 0
+
+    live = []
+    for row in stack.rows(stack.streams_table):
+        response = stack.client.query(
+            TableName=stack.streams_table,
+            IndexName="isOpenIndex",
+            KeyConditionExpression="channelArn = :arn AND isOpen = :open",
+            ExpressionAttributeValues={":arn": {"S": row["channelArn"]}, ":open": {"S": "true"}},
+        )
+        live += response["Items"]
+
+    assert len(live) == 3
+    for item in live:
+        assert {"channelArn", "startTime", "truncatedEvents", "id", "isOpen"} <= set(item)
+        assert "userSub" not in item

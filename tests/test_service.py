@@ -291,7 +291,7 @@ def test_extra_variables_and_secret_references_come_from_configuration():
         (
             {"ugc:allowedOrigins": json.dumps("https://a.example")},
             (),
-            "must be a list of non-empty",
+            "must be a list of origins",
         ),
     ],
 )
@@ -324,8 +324,11 @@ def test_a_build_context_is_built_and_pushed_to_a_private_repository(tmp_path):
     [
         ({"ugc:apiImage": None}, r"Neither ugc:apiImage .* nor ugc:apiBuildContext .* is set"),
         ({"ugc:apiBuildContext": "."}, "are both set"),
-        ({"ugc:apiImage": None, "ugc:apiBuildContext": "tests"}, "has no Dockerfile"),
-        ({"ugc:apiImage": "not an image!"}, "ugc:apiImage is not an image URI"),
+        (
+            {"ugc:apiImage": None, "ugc:apiBuildContext": "tests"},
+            "which is not a folder with a Dockerfile",
+        ),
+        ({"ugc:apiImage": "not an image!"}, "ugc:apiImage is not an image reference"),
     ],
 )
 def test_image_settings_that_cannot_give_an_image_stop_the_program(overrides, message):
@@ -373,3 +376,18 @@ def test_service_logs_go_to_a_group_kept_as_long_as_the_stack_says(dev_program):
 
     assert logs.inputs["retentionInDays"] == 14
     assert task["logGroup"] == {"existing": {"name": logs.state["name"]}}
+
+
+def test_more_zones_than_the_region_offers_stops_the_program_naming_the_setting():
+    with pytest.raises(pulumi.RunError, match="offers 4; lower ugc:availabilityZones to 4"):
+        run_program("dev", overrides={"ugc:availabilityZones": "6"})
+
+
+@pytest.mark.parametrize(("stack", "force_delete"), [("dev", True), ("prod", False)])
+def test_a_protected_stack_keeps_its_built_images(tmp_path, stack, force_delete):
+    (tmp_path / "Dockerfile").write_text("FROM node:22-alpine\n")
+    program = run_program(
+        stack, overrides={"ugc:apiImage": None, "ugc:apiBuildContext": str(tmp_path)}
+    )
+
+    assert program.named("api-repository").inputs["forceDelete"] is force_delete

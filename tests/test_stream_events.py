@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from boto3.dynamodb.types import TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
@@ -377,6 +378,99 @@ def test_two_creations_at_the_same_moment_leave_one_live_session_every_time(stac
             assert [f.result()["outcome"] for f in futures] == ["applied", "applied"]
             assert channel.open_sessions() == ["second"], f"round {round_}"
             assert channel.rows()["first"]["endTime"] == _at(1)
+
+
+# Rows written by others, and races around the channel's owner
+
+
+def _put_session(stack, channel: Channel, **item) -> None:
+    serialize = TypeSerializer().serialize
+    row = {"channelArn": channel.arn, **item}
+    stack.client.put_item(
+        TableName=stack.streams_table, Item={k: serialize(v) for k, v in row.items()}
+    )
+
+
+def test_sessions_created_in_the_same_second_do_not_hide_the_next_one(channel):
+    channel.deliver(channel.event("created", "z-later", 1))
+    channel.deliver(*(channel.event("created", s, 0) for s in "abcde"))
+
+    channel.deliver(channel.event("created", "f", 0))
+
+    assert channel.rows()["f"]["endTime"] == _at(1)
+    assert channel.open_sessions() == ["z-later"]
+
+
+def test_an_event_on_an_ended_seeded_session_does_not_reopen_it(stack, channel):
+    _put_session(stack, channel, id="old", startTime=_at(0), endTime="", isHealthy=True)
+    _put_session(stack, channel, id="new", startTime=_at(10), isOpen="true", isHealthy=True)
+
+    channel.deliver(channel.event("breach", "old", 5))
+
+    assert channel.open_sessions() == ["new"]
+    assert channel.rows()["old"]["hasErrorEvent"] is True
+
+
+def test_an_event_stored_in_another_time_format_is_not_recorded_twice(stack, channel):
+    created = channel.event("created", "p", 0)
+    record = {
+        "eventTime": created["time"],
+        "name": "Session Created",
+        "type": "IVS Stream State Change",
+    }
+    _put_session(
+        stack, channel, id="p", startTime=created["time"], isOpen="true", truncatedEvents=[record]
+    )
+
+    channel.deliver(created, channel.event("start", "p", 1))
+
+    row = channel.rows()["p"]
+    assert [e["eventTime"] for e in row["truncatedEvents"]] == [_at(0), _at(1)]
+    assert row["startTime"] == _at(0)
+
+
+def test_a_stored_event_list_longer_than_fifty_is_cut_to_the_newest_fifty(stack, channel):
+    stored = [
+        {"eventTime": _at(m), "name": "Stream Start", "type": "IVS Stream State Change"}
+        for m in range(60)
+    ]
+    _put_session(stack, channel, id="p", startTime=_at(0), truncatedEvents=stored)
+
+    channel.deliver(channel.event("ended", "p", 100))
+
+    events = channel.rows()["p"]["truncatedEvents"]
+    assert len(events) == 50
+    assert events[-1]["name"] == "Session Ended" and events[0]["eventTime"] == _at(11)
+
+
+def test_an_owner_added_while_a_creation_is_in_flight_cannot_let_two_sessions_open(
+    stack, store, channel
+):
+    other = StreamStore(stack.client, stack.channels_table, stack.streams_table)
+
+    class AnotherOwnerAppearsMidway(StreamStore):
+        interfered = False
+
+        def write_creation(self, *args, **kwargs):
+            if not self.interfered:
+                self.interfered = True
+                stack.client.put_item(
+                    TableName=stack.channels_table,
+                    Item={"id": {"S": "owner-0000"}, "channelArn": {"S": channel.arn}},
+                )
+                assert process(other, channel.event("created", "b", 10))["outcome"] == "applied"
+            return super().write_creation(*args, **kwargs)
+
+    paused = AnotherOwnerAppearsMidway(stack.client, stack.channels_table, stack.streams_table)
+
+    assert process(paused, channel.event("created", "a", 0))["outcome"] == "applied"
+    assert channel.open_sessions() == ["b"]
+
+
+def test_a_starvation_that_ends_in_the_second_it_started_leaves_the_stream_healthy(channel):
+    channel.deliver(channel.event("recovered", "s1", 3), channel.event("starving", "s1", 3))
+
+    assert channel.rows()["s1"]["isHealthy"] is True
 
 
 # Cost, errors and logging
