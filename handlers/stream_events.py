@@ -107,6 +107,8 @@ def parse(event: object) -> StreamEvent:
     session_id = detail.get("stream_id")
     if not isinstance(session_id, str) or not session_id:
         raise Ignored("the event has no detail.stream_id")
+    if session_id == CHANNEL_MARKER:
+        raise Ignored(f"{CHANNEL_MARKER} is the channel's marker row, not a stream id")
     name = detail.get("limit_name") if detail_type == LIMIT_BREACH else detail.get("event_name")
     if not isinstance(name, str) or not name:
         raise Ignored("the event has no event or limit name")
@@ -124,7 +126,7 @@ def parse(event: object) -> StreamEvent:
 
 
 def _event_order(record: dict) -> tuple:
-    return (record.get("eventTime", ""), record.get("name", ""), record.get("type", ""))
+    return tuple(str(record.get(name) or "") for name in ("eventTime", "name", "type"))
 
 
 def _stored_events(stored: object) -> tuple:
@@ -140,8 +142,11 @@ def _stored_events(stored: object) -> tuple:
 
 
 def _latest_end(events: tuple) -> str | None:
+    """The time of the latest end event among stored events, for rows written without it."""
     ends = [
-        e["eventTime"] for e in events if e.get("name") in ENDS and e.get("type") == STATE_CHANGE
+        e["eventTime"]
+        for e in events
+        if e.get("name") in ENDS and e.get("type") == STATE_CHANGE and e.get("eventTime")
     ]
     return max(ends) if ends else None
 

@@ -128,7 +128,15 @@ def parse_options(argv: list[str] | None, environ: Mapping[str, str]) -> Options
             if getattr(args, flag) is not None:
                 raise BadInput(f"--{flag} has no meaning with --delete; drop it.")
         return Options(
-            stack, 0, 0, None, None, args.dry_run, True, args.outputs_file, args.endpoint_url
+            stack=stack,
+            count=0,
+            offline=0,
+            json_path=None,
+            seed=None,
+            dry_run=args.dry_run,
+            delete=True,
+            outputs_file=args.outputs_file,
+            endpoint_url=args.endpoint_url,
         )
 
     count, count_from = args.count, "--count"
@@ -165,8 +173,8 @@ def _check_endpoint(url: str | None, source: str) -> None:
         return
     try:
         parts = urlsplit(url)
-        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
-        parts.port  # noqa: B018 reading it checks the port
+        # Reading the port raises ValueError for one out of range or not a number.
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
     except ValueError:
         usable = False
     if not usable:

@@ -601,3 +601,23 @@ def test_any_interleaving_with_duplicates_and_delays_matches_time_order(
         assert len(row["truncatedEvents"]) == want["events"], session
         times = [e["eventTime"] for e in row["truncatedEvents"]]
         assert times == sorted(times), session
+
+
+def test_stored_events_without_a_time_are_kept_and_sorted_first(stack, channel):
+    stored = [{"name": "Stream Start", "type": "IVS Stream State Change"}]
+    _put_session(stack, channel, id="p", startTime=_at(0), truncatedEvents=stored)
+
+    channel.deliver(channel.event("start", "p", 1))
+
+    assert [e["name"] for e in channel.rows()["p"]["truncatedEvents"]] == [
+        "Stream Start",
+        "Stream Start",
+    ]
+
+
+def test_an_event_naming_the_channel_marker_as_its_stream_is_ignored(fixture_channel):
+    event = load_event("01-session-created")
+    event["detail"]["stream_id"] = "#channel"
+
+    assert fixture_channel.deliver(event)[0]["outcome"] == "ignored"
+    assert fixture_channel.rows() == {}
