@@ -1,5 +1,6 @@
 """Stack configuration, read once and checked before any resource is declared."""
 
+import difflib
 import json
 import re
 from dataclasses import dataclass
@@ -45,25 +46,27 @@ def _pattern(text: str) -> re.Pattern:
 _REGION = _pattern(r"[a-z]{2}(-[a-z]+)+-[0-9]")
 _RATE = _pattern(r"rate\((?P<amount>[0-9]{1,5}) (minute|hour|day)(?P<plural>s?)\)")
 _CRON = _pattern(r"cron\((?P<fields>[^()]+)\)")
-# Characters each cron field may use: minutes, hours, day of month, month, day of week, year.
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+# The cron fields in order: their range, names, and the special forms each accepts.
 _CRON_FIELDS = (
-    _pattern(r"[0-9,*/-]+"),
-    _pattern(r"[0-9,*/-]+"),
-    _pattern(r"[0-9,*/?LW-]+"),
-    _pattern(r"[0-9A-Za-z,*/-]+"),
-    _pattern(r"[0-9A-Za-z,*/?L#-]+"),
-    _pattern(r"[0-9,*/-]+"),
+    (0, 59, (), ()),
+    (0, 23, (), ()),
+    (1, 31, (), (_pattern(r"\?|L|LW|([1-9]|[12][0-9]|3[01])W"),)),
+    (1, 12, _MONTHS, ()),
+    (1, 7, _DAYS, (_pattern(r"\?|L|[1-7]L|[1-7]#[1-5]"),)),
+    (1970, 2199, (), ()),
 )
-_CRON_LIMITS = ((0, 59), (0, 23), (1, 31), (1, 12), (1, 7), (1970, 2199))
 _TAG_VALUE = _pattern(r"[\w .:/=+@-]{1,256}")
 _VARIABLE = _pattern(r"[A-Za-z_][A-Za-z0-9_]*")
 _SECRET_NAME = _pattern(r"(?i)SECRET|PASSWORD|TOKEN|_KEY$|PRIVATE")
 _SECRET_REFERENCE = _pattern(
-    r"arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:|ssm:[a-z0-9-]+:[0-9]{12}:parameter/).+"
+    r"arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:|ssm:[a-z0-9-]+:[0-9]{12}:parameter/)"
+    r"[A-Za-z0-9/_+=.@:-]+"
 )
 # An image reference as Docker reads it: [registry[:port]/]path[:tag][@digest].
 _IMAGE = _pattern(
-    r"(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?"
+    r"(?=.{1,255}$)(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?/)?"
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
 )
@@ -71,7 +74,11 @@ _SES_IDENTITY = _pattern(r"arn:aws[a-z-]*:ses:(?P<region>[a-z0-9-]+):[0-9]{12}:i
 _CERTIFICATE = _pattern(
     r"arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[A-Za-z0-9-]+"
 )
-_ORIGIN = _pattern(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+_ORIGIN = _pattern(
+    r"https?://[A-Za-z0-9.-]+(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+)
+# Cognito sends through SES in its own region or in one of these.
+_SES_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 
 
 class ConfigError(pulumi.RunError):
@@ -126,6 +133,26 @@ class _Reader:
     def __init__(self, namespace: str):
         self._namespace = namespace
         self._config = pulumi.Config(namespace)
+        self.read: set[str] = set()
+
+    def _get(self, key: str) -> str | None:
+        self.read.add(f"{self._namespace}:{key}")
+        return self._config.get(key)
+
+    def refuse_unknown(self) -> None:
+        """Fail on a key of this namespace that the program never read: likely a typo."""
+        present = set(pulumi.runtime.config.CONFIG.get()) | set(
+            pulumi.runtime.config.get_config_env()
+        )
+        prefix = f"{self._namespace}:"
+        unknown = sorted(k for k in present if k.startswith(prefix) and k not in self.read)
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], sorted(self.read), n=1)
+            hint = f" ({close[0]} is)" if close else ""
+            raise ConfigError(
+                f"Stack setting {unknown[0]} is not one this program reads{hint}; fix its name "
+                f"or remove it with `pulumi config rm {unknown[0]}`."
+            )
 
     def fail(self, key: str, problem: str, example: str) -> ConfigError:
         """The error for a bad value, with the command that sets a good one."""
@@ -135,7 +162,7 @@ class _Reader:
         )
 
     def text(self, key: str, default: str | None = None, *, example: str) -> str | None:
-        raw = self._config.get(key)
+        raw = self._get(key)
         if raw is None:
             return default
         if not raw.strip():
@@ -157,7 +184,7 @@ class _Reader:
         return value
 
     def integer(self, key: str, default: int, minimum: int, maximum: int) -> int:
-        raw = self._config.get(key)
+        raw = self._get(key)
         if raw is None:
             return default
         text = raw.strip()
@@ -171,7 +198,7 @@ class _Reader:
         return value
 
     def choice(self, key: str, default: int, allowed: tuple[int, ...]) -> int:
-        raw = self._config.get(key)
+        raw = self._get(key)
         if raw is None:
             return default
         if raw.strip() not in {str(value) for value in allowed}:
@@ -180,7 +207,7 @@ class _Reader:
         return int(raw)
 
     def word(self, key: str, default: str, allowed: tuple[str, ...]) -> str:
-        raw = self._config.get(key)
+        raw = self._get(key)
         if raw is None:
             return default
         if raw.strip() not in allowed:
@@ -189,7 +216,7 @@ class _Reader:
         return raw.strip()
 
     def flag(self, key: str, default: bool) -> bool:
-        raw = self._config.get(key)
+        raw = self._get(key)
         if raw is None:
             return default
         if raw.strip().lower() not in ("true", "false"):
@@ -197,7 +224,7 @@ class _Reader:
         return raw.strip().lower() == "true"
 
     def schedule(self, key: str, default: str) -> str:
-        raw = self._config.get(key)
+        raw = self._get(key)
         if raw is None:
             return default
         value = raw.strip()
@@ -212,7 +239,7 @@ class _Reader:
 
     def structured(self, key: str, kind: type, path: str, value: str, problem: str):
         """A list or map setting, which `pulumi config set --path` stores as JSON."""
-        raw = self._config.get(key)
+        raw = self._get(key)
         if raw is None:
             return kind()
         try:
@@ -234,6 +261,30 @@ class _Reader:
         return pulumi.runtime.is_config_secret(f"{self._namespace}:{key}")
 
 
+def _cron_value(token: str, low: int, high: int, names: tuple[str, ...]) -> bool:
+    if token.upper() in names:
+        return True
+    return token.isascii() and token.isdigit() and low <= int(token) <= high
+
+
+def _cron_field(field: str, low: int, high: int, names: tuple, specials: tuple) -> bool:
+    """One cron field: *, values, ranges and steps separated by commas, or a special form."""
+    if any(special.fullmatch(field) for special in specials):
+        return True
+    for item in field.split(","):
+        base, slash, step = item.partition("/")
+        if slash and not (step.isascii() and step.isdigit() and 1 <= int(step) <= high):
+            return False
+        start, dash, end = base.partition("-")
+        if base == "*":
+            continue
+        if not _cron_value(start, low, high, names):
+            return False
+        if dash and not _cron_value(end, low, high, names):
+            return False
+    return True
+
+
 def _valid_schedule(value: str) -> bool:
     rate = _RATE.fullmatch(value)
     if rate:
@@ -245,13 +296,9 @@ def _valid_schedule(value: str) -> bool:
     fields = cron["fields"].split()
     if len(fields) != 6 or [fields[2], fields[4]].count("?") != 1:
         return False
-    for field, allowed, (low, high) in zip(fields, _CRON_FIELDS, _CRON_LIMITS, strict=True):
-        if not allowed.fullmatch(field):
-            return False
-        numbers = [int(n) for n in re.findall(r"[0-9]+", field)]
-        if any(not low <= n <= high for n in numbers if "/" not in field and "#" not in field):
-            return False
-    return True
+    return all(
+        _cron_field(field, *rules) for field, rules in zip(fields, _CRON_FIELDS, strict=True)
+    )
 
 
 def load() -> Settings:
@@ -263,7 +310,7 @@ def load() -> Settings:
     region = aws.required_text("region", example="us-west-2")
     if not _REGION.fullmatch(region):
         raise aws.fail("region", f"is not an AWS region: {region[:40]!r}", "us-west-2")
-    return Settings(
+    settings = Settings(
         project=project,
         stack=stack,
         region=region,
@@ -281,13 +328,22 @@ def load() -> Settings:
         unconfirmed_users_max_age_hours=ugc.integer("unconfirmedUsersMaxAgeHours", 24, 1, 8760),
         idle_stages_schedule=ugc.schedule("idleStagesSchedule", "rate(24 hours)"),
         idle_stages_max_age_minutes=ugc.integer("idleStagesMaxAgeMinutes", 60, 1, 10080),
-        **_email(ugc),
+        **_email(ugc, region),
         service=_service(ugc, region),
     )
+    ugc.refuse_unknown()
+    return settings
 
 
-def _email(ugc: _Reader) -> dict:
+def _email(ugc: _Reader, region: str) -> dict:
     source = ugc.matching("emailSourceArn", _SES_IDENTITY, "an SES identity ARN", "arn:aws:ses:...")
+    if source and _SES_IDENTITY.fullmatch(source)["region"] not in (region, *_SES_REGIONS):
+        raise ugc.fail(
+            "emailSourceArn",
+            f"is an SES identity Cognito cannot use from {region}; use one in {region} or in "
+            f"{', '.join(_SES_REGIONS)}",
+            f"arn:aws:ses:{region}:...",
+        )
     sender = ugc.text("emailFrom", example="'Streaming <no-reply@example.com>'")
     if sender and not source:
         raise ConfigError(

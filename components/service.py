@@ -1,6 +1,7 @@
 """The platform's API on ECS Fargate behind a load balancer, scaled by AWS on CPU."""
 
 import json
+import re
 
 import pulumi
 import pulumi_aws as aws
@@ -50,10 +51,15 @@ def keep_autoscaled_task_count(
 
 
 def _secret_resource(reference: str) -> str:
-    """The IAM resource of a secret reference; a JSON key or version suffix is not part of it."""
-    if ":secretsmanager:" in reference:
-        return ":".join(reference.split(":")[:7])
-    return reference
+    """The IAM resource of a secret reference.
+
+    A JSON key or version after the secret's name is not part of it; a partial ARN (without
+    the six characters Secrets Manager appends to the name) is matched with `-??????`.
+    """
+    if ":secretsmanager:" not in reference:
+        return reference
+    arn = ":".join(reference.split(":")[:7])
+    return arn if re.search(r"-[A-Za-z0-9]{6}$", arn) else f"{arn}-??????"
 
 
 class ApiService(pulumi.ComponentResource):

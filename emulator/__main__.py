@@ -16,6 +16,7 @@ from pathlib import Path
 import boto3
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from emulator.program import PROJECT_DIR, run_program
 from emulator.server import CREDENTIALS, MotoServer
@@ -53,10 +54,10 @@ def _summary(console: Console, client, outputs: dict) -> None:
     table = Table("username", "state", "started", "ended", title="Newest sessions")
     for session in newest[:SHOWN_ROWS]:
         table.add_row(
-            owners.get(session["channelArn"], {}).get("username", "?"),
+            Text(str(owners.get(session["channelArn"], {}).get("username", "?"))),
             "live" if session.get("isOpen") == "true" else "offline",
-            session.get("startTime", ""),
-            session.get("endTime") or "",
+            Text(str(session.get("startTime", ""))),
+            Text(str(session.get("endTime") or "")),
         )
     console.print(table)
 
@@ -69,8 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=whole_number, help="passed on to python -m seeding")
     parser.add_argument("--offline", type=whole_number, help="passed on to python -m seeding")
     args = parser.parse_args(argv)
-    console = Console()
+    # Paths, names and rows are printed as they are, never read as rich markup.
+    console = Console(markup=False, highlight=False)
 
+    if not args.json.is_file():
+        print(
+            f"Seed file {args.json} does not exist; pass --json with a seed file.", file=sys.stderr
+        )
+        return 2
     if not (PROJECT_DIR / f"Pulumi.{args.stack}.yaml").is_file():
         stacks = sorted(p.name.split(".")[1] for p in PROJECT_DIR.glob("Pulumi.*.yaml"))
         print(
@@ -89,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         del os.environ[name]
     os.environ.update(CREDENTIALS)
     os.environ["AWS_CONFIG_FILE"] = os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    # The emulator is on this machine: no proxy stands between it and the clients.
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
     with MotoServer() as server, tempfile.TemporaryDirectory() as scratch:
         console.print(f"Local AWS (moto) on {server.endpoint_url}")
         client = boto3.client(
@@ -116,4 +125,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except KeyboardInterrupt:
+        print("Interrupted; the local AWS was stopped and nothing was kept.", file=sys.stderr)
+        raise SystemExit(130) from None

@@ -17,6 +17,10 @@ CREDENTIALS = {
 }
 
 
+# The server is on this machine: a proxy from the environment must not stand in between.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -46,7 +50,7 @@ class MotoServer:
             if self._process.poll() is not None:
                 raise RuntimeError(f"moto_server exited with code {self._process.returncode}")
             try:
-                urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1).close()
+                _DIRECT.open(f"{self.endpoint_url}/moto-api/", timeout=1).close()
                 return self
             except OSError:
                 time.sleep(0.1)
@@ -56,7 +60,7 @@ class MotoServer:
     def reset(self) -> None:
         """Forget every resource the server holds."""
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
-        urllib.request.urlopen(request, timeout=10).close()
+        _DIRECT.open(request, timeout=10).close()
 
     def stop(self) -> None:
         """Stop the server process."""

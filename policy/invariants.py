@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 
 # Actions AWS authorises only on "*": they have no narrower resource to name.
 WILDCARD_ALLOWED = frozenset({"cloudwatch:GetMetricData", "ivs:ListStages"})
+# AWS-managed policies a role may carry: ECS's task execution policy pulls images and writes
+# logs on "*" (ecr:GetAuthorizationToken has no narrower resource).
+MANAGED_ALLOWED = frozenset(
+    {"arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"}
+)
 WORLD = ("0.0.0.0/0", "::/0")
 
 
@@ -39,6 +44,13 @@ def _listed(value) -> list:
 def iam_wildcards(resources: list[Resource]) -> list[str]:
     """No IAM statement allows "*" as its resource, except for actions that have no other."""
     problems = []
+    for attachment in _of_type(resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
+        policy = attachment.props.get("policyArn")
+        if isinstance(policy, str) and policy not in MANAGED_ALLOWED:
+            problems.append(
+                f"{attachment.name} attaches {policy}, which this pack cannot check; write the "
+                "statements inline instead."
+            )
     for resource in resources:
         if resource.type not in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"):
             continue

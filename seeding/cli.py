@@ -4,6 +4,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import time
@@ -63,10 +64,10 @@ class Options:
 
 
 def whole_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    """A count from the command line or the environment: plain digits only."""
+    if not re.fullmatch(r"-?[0-9]{1,9}", text.strip(), re.ASCII):
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number")
+    value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} is negative")
     if value > MAX_COUNT:
@@ -210,7 +211,7 @@ def _client(options: Options, region: str, session: boto3.session.Session):
     except (ValueError, BotoCoreError) as error:
         raise BadInput(
             f"The AWS client could not be set up ({error}); check --endpoint-url, "
-            "AWS_ENDPOINT_URL, AWS_PROFILE, AWS_MAX_ATTEMPTS and AWS_RETRY_MODE."
+            "AWS_ENDPOINT_URL, AWS_PROFILE and AWS_MAX_ATTEMPTS."
         )
 
 
@@ -352,9 +353,11 @@ def _aws_failure(error: Exception, emulated: bool) -> str:
         advice = (
             "check the credentials' permissions and the region"
             if "Denied" in code or "Unrecognized" in code or "Token" in code
-            else "see AWS's reason above"
+            else "see the reason given"
         )
-        return f"AWS refused {error.operation_name}: {code}: {detail.get('Message')}; {advice}."
+        # A server that is not AWS may answer with a whole page; its first line is enough.
+        reason = (str(detail.get("Message") or "").strip().splitlines() or [""])[0][:200]
+        return f"AWS refused {error.operation_name}: {code}: {reason}; {advice}."
     return f"The AWS SDK failed: {error}; check the credentials, region and endpoint."
 
 

@@ -14,19 +14,26 @@ from seeding.schema import AVATARS, CHANNEL_PREFIX, COLORS, SESSION_PREFIX, STAT
 
 @dataclass
 class Taken:
-    """Values that must not be handed out again: ids, usernames and emails already in use."""
+    """Values that must not be handed out again: ids, channels, usernames and emails in use.
+
+    All are kept in lower case, so values that differ only in case count as the same: sign-in
+    ignores case.
+    """
 
     ids: set[str] = field(default_factory=set)
+    channel_arns: set[str] = field(default_factory=set)
     usernames: set[str] = field(default_factory=set)
     emails: set[str] = field(default_factory=set)
 
     def add(self, row: dict) -> None:
-        """Mark a channel row's id, username and email as used."""
-        self.ids.add(row["id"])
-        if "username" in row:
-            self.usernames.add(row["username"])
-        if "email" in row:
-            self.emails.add(row["email"])
+        """Mark a channel row's id, channel, username and email as used."""
+        self.ids.add(row["id"].lower())
+        if isinstance(row.get("channelArn"), str):
+            self.channel_arns.add(row["channelArn"].lower())
+        if isinstance(row.get("username"), str):
+            self.usernames.add(row["username"].lower())
+        if isinstance(row.get("email"), str):
+            self.emails.add(row["email"].lower())
 
 
 def _iso(moment: datetime) -> str:
@@ -64,10 +71,19 @@ class RowMaker:
 
     def _unique(self, make, taken: set[str]) -> str:
         value = make()
-        while value in taken:
+        while value.lower() in taken:
             value = make()
-        taken.add(value)
+        taken.add(value.lower())
         return value
+
+    def _identity(self) -> tuple[str, str]:
+        """A username and an email, each unused; a new username whenever the email is taken."""
+        while True:
+            username = self._unique(self._username, self._taken.usernames)
+            email = f"{username}@{self._faker.safe_domain_name()}"
+            if email.lower() not in self._taken.emails:
+                self._taken.emails.add(email.lower())
+                return username, email
 
     def _username(self) -> str:
         name = re.sub(r"[^a-z0-9]", "", self._faker.user_name().lower())[:20]
@@ -75,11 +91,12 @@ class RowMaker:
 
     def channel(self) -> dict:
         """A channel row, as the platform writes it when a user signs up."""
-        channel_id = self._token(12)
-        username = self._unique(self._username, self._taken.usernames)
-        email = self._unique(
-            lambda: f"{username}@{self._faker.safe_domain_name()}", self._taken.emails
+        channel_arn = self._unique(
+            lambda: f"arn:aws:ivs:{self._region}:{self._account_id}:channel/{self._token(12)}",
+            self._taken.channel_arns,
         )
+        channel_id = channel_arn.rsplit("/", 1)[-1]
+        username, email = self._identity()
         playback_host = self._token(12, "0123456789abcdef")
         return {
             "id": self._unique(lambda: CHANNEL_PREFIX + self._uuid(), self._taken.ids),
@@ -87,7 +104,7 @@ class RowMaker:
             "email": email,
             "avatar": self._random.choice(AVATARS),
             "color": self._random.choice(COLORS),
-            "channelArn": f"arn:aws:ivs:{self._region}:{self._account_id}:channel/{channel_id}",
+            "channelArn": channel_arn,
             "playbackUrl": (
                 f"https://{playback_host}.{self._region}.playback.live-video.net/api/video/v1/"
                 f"{self._region}.{self._account_id}.channel.{channel_id}.m3u8"

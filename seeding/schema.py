@@ -83,6 +83,8 @@ SESSION_FIELDS = {
     "userSub": Field(str),
     "truncatedEvents": Field(list),
 }
+# What the stream events handler keeps for itself on a session's row.
+HANDLER_FIELDS = ("stateVersion", "endEventTime", "healthEvent")
 
 
 def key_of(row: dict, key_names: tuple[str, ...]) -> dict:

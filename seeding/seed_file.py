@@ -11,6 +11,7 @@ from seeding.errors import BadInput
 from seeding.schema import (
     CHANNEL_FIELDS,
     CHANNEL_PREFIX,
+    HANDLER_FIELDS,
     SESSION_FIELDS,
     SESSION_PREFIX,
     Field,
@@ -72,9 +73,10 @@ def storable_number(number: Decimal) -> bool:
         return False
     if number == 0:
         return True
-    # Significant digits, counted without the context's rounding that normalize() applies.
+    # Significant digits and magnitude, read off the number without any arithmetic that could
+    # round or overflow.
     digits = "".join(map(str, number.as_tuple().digits)).strip("0")
-    return len(digits) <= 38 and Decimal("1E-130") <= abs(number) < Decimal("1E+126")
+    return len(digits) <= 38 and -130 <= number.adjusted() <= 125
 
 
 def _type_name(value: object) -> str:
@@ -269,6 +271,14 @@ def load(path: Path) -> SeedFile:
         for i, item in enumerate(sections["users"])
         if check.item((1, i), f"users[{i}]", item, CHANNEL_FIELDS, CHANNEL_PREFIX)
     ]
+    for i, item in enumerate(sections["streamSessions"]):
+        for name in HANDLER_FIELDS if isinstance(item, dict) else ():
+            if name in item:
+                check.add(
+                    (2, i),
+                    f"streamSessions[{i}].{name}",
+                    "is kept by the stream events handler; leave it out",
+                )
     sessions = [
         ((2, i), f"streamSessions[{i}]", item)
         for i, item in enumerate(sections["streamSessions"])
@@ -293,7 +303,8 @@ def _channels(users: list[tuple], check: _Checker) -> tuple[list[dict], dict[str
         for name in ("id", "username", "email", "channelArn"):
             if not isinstance(row.get(name), str):
                 continue
-            earlier = first_seen.setdefault((name, row[name]), where)
+            folded = row[name].lower() if name in ("username", "email") else row[name]
+            earlier = first_seen.setdefault((name, folded), where)
             if earlier != where:
                 check.add(
                     position, f"{where}.{name}", f"{row[name]!r} is already used by {earlier}"

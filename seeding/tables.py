@@ -62,9 +62,9 @@ def _scan(
 
 
 def taken_values(client, table: str) -> Taken:
-    """The ids, usernames and emails every channel row already uses."""
+    """The ids, channels, usernames and emails every channel row already uses."""
     taken = Taken()
-    for row in _scan(client, table, ("id", "username", "email")):
+    for row in _scan(client, table, ("id", "channelArn", "username", "email")):
         taken.add(row)
     return taken
 

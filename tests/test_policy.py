@@ -189,3 +189,15 @@ def test_the_service_inside_awsxs_fargate_service_is_not_counted_twice(dev_progr
     assert "services-scale-on-cpu" in violations(
         [r for r in dev_program.resources if r.name != "api-cpu"] + [inner]
     )
+
+
+def test_attaching_a_managed_policy_outside_the_short_list_is_a_violation(dev_program):
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    found = violations(_replace(dev_program, "api-execution-managed", policyArn=admin))
+
+    assert found == {
+        "iam-no-wildcard-resources": [
+            f"api-execution-managed attaches {admin}, which this pack cannot check; write the "
+            "statements inline instead."
+        ]
+    }

@@ -429,3 +429,29 @@ def test_numbers_at_the_edges_of_dynamodbs_range_are_kept(tmp_path, number):
     text = f'{{"users": [{{"id": "u1", "channelArn": "a", "n": {number}}}]}}'
 
     assert seed_file.load(_write(tmp_path, text)).channels[0]["n"] == Decimal(number)
+
+
+def test_a_number_with_a_huge_exponent_is_refused_not_computed(tmp_path):
+    text = '{"users": [{"id": "u1", "x": 1e999999999999}]}'
+
+    assert "users[0].x: holds a number DynamoDB cannot store exactly" in _problems(tmp_path, text)
+
+
+def test_usernames_and_emails_differing_only_in_case_are_the_same(tmp_path):
+    document = {
+        "users": [_user(), _user(id="u2", channelArn="a2", username="ANN", email="Ann@Example.com")]
+    }
+
+    message = _problems(tmp_path, document)
+
+    assert "users[1].username: 'ANN' is already used by users[0]" in message
+    assert "users[1].email: 'Ann@Example.com' is already used by users[0]" in message
+
+
+@pytest.mark.parametrize("name", ["stateVersion", "endEventTime", "healthEvent"])
+def test_the_stream_handlers_own_fields_are_refused(tmp_path, name):
+    document = {"users": [_user()], "streamSessions": [_session(**{name: "abc"})]}
+
+    assert f"streamSessions[0].{name}: is kept by the stream events handler" in _problems(
+        tmp_path, document
+    )

@@ -20,6 +20,15 @@ def _seed(stack, *args: str, environ: dict | None = None, session=None) -> tuple
     return code, out.getvalue()
 
 
+def _dry_run_rows(out: str) -> list[dict]:
+    """The rows a dry run printed, in order (`would put TABLE {...}`)."""
+    return [
+        json.loads(line.split(" ", 3)[3])
+        for line in out.splitlines()
+        if line.startswith("would put ")
+    ]
+
+
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
@@ -479,3 +488,39 @@ def test_is_open_index_lists_only_live_sessions_with_what_the_api_reads(stack):
     for item in live:
         assert {"channelArn", "startTime", "truncatedEvents", "id", "isOpen"} <= set(item)
         assert "userSub" not in item
+
+
+def test_the_same_seed_twice_on_the_same_tables_gives_distinct_channels(stack):
+    for _ in range(2):
+        assert _seed(stack, "--seed", "9", "--count", "3", "--offline", "0")[0] == 0
+
+    channels = stack.rows(stack.channels_table)
+    assert len({c["channelArn"] for c in channels}) == 6
+    assert len(_live(stack.rows(stack.streams_table))) == 6
+
+
+def test_a_username_whose_emails_are_all_taken_gives_way_to_another(stack, tmp_path):
+    first = io.StringIO()
+    assert (
+        main(stack.cli_args("--seed", "42", "--count", "1", "--dry-run"), environ={}, out=first)
+        == 0
+    )
+    username = _dry_run_rows(first.getvalue())[0]["username"]
+    users = [
+        {
+            "id": f"u{n}",
+            "username": f"taken{n}",
+            "email": f"{username}@example.{tld}",
+            "channelArn": f"a{n}",
+        }
+        for n, tld in enumerate(["com", "org", "net"])
+    ]
+    path = tmp_path / "emails.json"
+    path.write_text(json.dumps({"users": users, "streamSessions": []}))
+
+    code, out = _seed(stack, "--seed", "42", "--count", "1", "--json", str(path), "--dry-run")
+
+    assert code == 0
+    made_up = [row for row in _dry_run_rows(out) if row.get("email")][3]
+    assert made_up["email"] not in {u["email"] for u in users}
+    assert made_up["username"] != username

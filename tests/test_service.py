@@ -391,3 +391,12 @@ def test_a_protected_stack_keeps_its_built_images(tmp_path, stack, force_delete)
     )
 
     assert program.named("api-repository").inputs["forceDelete"] is force_delete
+
+
+def test_a_partial_secret_arn_is_granted_with_the_suffix_secrets_manager_adds():
+    partial = "arn:aws:secretsmanager:us-west-2:123456789012:secret:ugc/key"
+    program = run_program("dev", overrides={"ugc:apiSecrets": json.dumps({"KEY_ID": partial})})
+
+    policy = json.loads(program.named("api-execution-secrets").inputs["policy"])
+
+    assert policy["Statement"][0]["Resource"] == [f"{partial}-??????"]

@@ -97,3 +97,58 @@ def test_ordinary_image_references_are_accepted(image):
     program = run_program("dev", overrides={"ugc:apiImage": image})
 
     assert program.named("api-service").inputs["taskDefinitionArgs"]["container"]["image"] == image
+
+
+def test_a_misspelled_setting_is_refused_naming_the_one_meant():
+    with pytest.raises(
+        ConfigError, match=r"ugc:mintasks is not one this program reads \(ugc:minTasks is\)"
+    ):
+        run_program("dev", overrides={"ugc:mintasks": "5"})
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        "cron(0 3 ? FOO BAR *)",
+        "cron(- - ? * * *)",
+        "cron(99/5 * * * ? *)",
+        "cron(*/0 * * * ? *)",
+        "cron(0 3 ? * 1#6 *)",
+        "cron(0 3 ?W * ? *)",
+        "cron(0 3 ? * * 3000/1)",
+    ],
+)
+def test_cron_expressions_eventbridge_would_refuse_are_refused(schedule):
+    with pytest.raises(ConfigError, match="is not an EventBridge schedule expression"):
+        run_program("dev", overrides={"ugc:idleStagesSchedule": schedule})
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        "cron(0/15 * * * ? *)",
+        "cron(0 18 ? * MON-FRI *)",
+        "cron(15 10 ? * 6L 2026-2030)",
+        "cron(0 10 ? * 2#1 *)",
+        "cron(0 3 LW * ? *)",
+        "rate(1 day)",
+    ],
+)
+def test_cron_and_rate_expressions_eventbridge_accepts_are_accepted(schedule):
+    program = run_program("dev", overrides={"ugc:idleStagesSchedule": schedule})
+
+    assert program.named("cleanup-idle-stages-schedule").inputs["scheduleExpression"] == schedule
+
+
+def test_an_ses_identity_cognito_cannot_reach_is_refused():
+    source = "arn:aws:ses:ap-south-1:123456789012:identity/example.com"
+
+    with pytest.raises(ConfigError, match="is an SES identity Cognito cannot use from us-west-2"):
+        run_program("dev", overrides={"ugc:emailSourceArn": source})
+
+
+def test_an_image_reference_longer_than_ecs_allows_is_refused():
+    image = "123456789012.dkr.ecr.us-west-2.amazonaws.com/" + "a" * 250
+
+    with pytest.raises(ConfigError, match="ugc:apiImage is not an image reference"):
+        run_program("dev", overrides={"ugc:apiImage": image})
