@@ -71,7 +71,8 @@ class Data(pulumi.ComponentResource):
         )
 
         # isOpenIndex is sparse: only a live session carries isOpen ("true"). Its keys
-        # (channelArn, isOpen, id) are projected anyway; DynamoDB refuses them as non-key.
+        # (channelArn, isOpen, id) are projected anyway; listing one as a non-key attribute
+        # makes table creation fail (AWS CDK refuses it for that reason).
         self.streams_table = aws.dynamodb.Table(
             f"{name}-streams",
             hash_key="channelArn",
