@@ -88,7 +88,6 @@ class ApiService(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("ugc:service:ApiService", name, None, opts)
-        self._protect = protect
         child = pulumi.ResourceOptions(parent=self)
         https = settings.certificate_arn is not None
 
@@ -235,7 +234,7 @@ class ApiService(pulumi.ComponentResource):
                 ),
                 container=awsx.ecs.TaskDefinitionContainerDefinitionArgs(
                     name=CONTAINER,
-                    image=self._image(name, settings),
+                    image=self._image(name, settings, protect),
                     essential=True,
                     port_mappings=[awsx.ecs.TaskDefinitionPortMappingArgs(container_port=PORT)],
                     environment=[
@@ -364,13 +363,13 @@ class ApiService(pulumi.ComponentResource):
             )
         return role
 
-    def _image(self, name: str, settings: ServiceSettings) -> pulumi.Input[str]:
+    def _image(self, name: str, settings: ServiceSettings, protect: bool) -> pulumi.Input[str]:
         if settings.image is not None:
             return settings.image
         # A protected stack keeps its images when the repository is deleted.
         repository = awsx.ecr.Repository(
             f"{name}-repository",
-            force_delete=not self._protect,
+            force_delete=not protect,
             opts=pulumi.ResourceOptions(parent=self),
         )
         image = awsx.ecr.Image(

@@ -85,8 +85,3 @@ SESSION_FIELDS = {
 }
 # What the stream events handler keeps for itself on a session's row.
 HANDLER_FIELDS = ("stateVersion", "endEventTime", "healthEvent")
-
-
-def key_of(row: dict, key_names: tuple[str, ...]) -> dict:
-    """The primary key of a row."""
-    return {name: row[name] for name in key_names}
